@@ -1,0 +1,172 @@
+"""Identity: one customer-managed KMS key per purpose, and the helper that builds IRSA workload roles.
+
+Keys are separated by purpose so that a grant on one data class (say, logs) never opens another (the database),
+and so that each can be disabled or audited on its own. Every key rotates yearly and, being state that encrypts
+state, is protected from `pulumi destroy`; a scheduled deletion waits `kms_deletion_window_days`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import AwsContext, PlatformComponent
+from components.config import IdentityConfig
+
+KeyPurpose = Literal["eks", "database", "storage", "logs", "backup"]
+KEY_PURPOSES: tuple[KeyPurpose, ...] = ("eks", "database", "storage", "logs", "backup")
+KEY_DESCRIPTIONS: dict[KeyPurpose, str] = {
+    "eks": "EKS Kubernetes secrets envelope encryption",
+    "database": "Aurora storage, Performance Insights and the master-user secret",
+    "storage": "S3 buckets (SSE-KMS with bucket keys)",
+    "logs": "CloudWatch Logs log groups (flow logs, control plane, database logs)",
+    "backup": "AWS Backup vaults and recovery points",
+}
+# Actions a service needs to use (not manage) a key.
+KEY_USE_ACTIONS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+
+
+@dataclass(frozen=True)
+class IdentityArgs:
+    """Inputs of `Identity`.
+
+    config: the `ai-platform:identity` section (deletion window).
+    aws: account, partition and region, for principals in key policies.
+    """
+
+    config: IdentityConfig
+    aws: AwsContext
+
+
+def key_policy(purpose: KeyPurpose, aws_ctx: AwsContext) -> dict[str, Any]:
+    """Key policy: the account (through IAM) administers and uses the key; CloudWatch Logs may use the logs key,
+    but only for this account's log groups in this region (encryption-context condition)."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AccountAdministersThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": aws_ctx.root_principal},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if purpose == "logs":
+        statements.append(
+            {
+                "Sid": "CloudWatchLogsUsesKeyForThisAccount",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{aws_ctx.region}.{aws_ctx.dns_suffix}"},
+                "Action": KEY_USE_ACTIONS,
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": aws_ctx.arn("logs", "log-group:*")}
+                },
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+class Identity(PlatformComponent):
+    """The platform's KMS keys, one per purpose, each with an alias `alias/<stack name>-<purpose>`."""
+
+    area = "identity"
+
+    def __init__(self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(name, opts)
+        self.keys: dict[KeyPurpose, aws.kms.Key] = {}
+        for purpose in KEY_PURPOSES:
+            key = aws.kms.Key(
+                f"{name}-{purpose}-key",
+                description=f"{name}: {KEY_DESCRIPTIONS[purpose]}",
+                enable_key_rotation=True,
+                rotation_period_in_days=365,
+                deletion_window_in_days=args.config.kms_deletion_window_days,
+                bypass_policy_lockout_safety_check=False,
+                policy=json.dumps(key_policy(purpose, args.aws)),
+                opts=self.child_opts(protect=True),
+            )
+            aws.kms.Alias(
+                f"{name}-{purpose}-alias",
+                name=f"alias/{name}-{purpose}",
+                target_key_id=key.key_id,
+                opts=self.child_opts(),
+            )
+            self.keys[purpose] = key
+        self.key_arns: dict[KeyPurpose, pulumi.Output[str]] = {p: k.arn for p, k in self.keys.items()}
+        self.register_outputs({"key_arns": self.key_arns})
+
+
+def irsa_trust_policy(
+    oidc_provider_arn: pulumi.Input[str], oidc_issuer: pulumi.Input[str], namespace: str, service_account: str
+) -> pulumi.Output[str]:
+    """Trust policy letting exactly one Kubernetes service account assume a role through the cluster's OIDC
+    provider: `:sub` pinned to `system:serviceaccount:<namespace>:<name>`, `:aud` to `sts.amazonaws.com`."""
+
+    def render(provider_arn: str, issuer: str) -> str:
+        issuer_host = issuer.removeprefix("https://")
+        return json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Federated": provider_arn},
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Condition": {
+                            "StringEquals": {
+                                f"{issuer_host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                                f"{issuer_host}:aud": "sts.amazonaws.com",
+                            }
+                        },
+                    }
+                ],
+            }
+        )
+
+    return pulumi.Output.all(oidc_provider_arn, oidc_issuer).apply(lambda values: render(*values))
+
+
+def workload_role(
+    name: str,
+    *,
+    namespace: str,
+    service_account: str,
+    oidc_provider_arn: pulumi.Input[str],
+    oidc_issuer: pulumi.Input[str],
+    statements: Sequence[Mapping[str, Any]],
+    parent: pulumi.Resource,
+    description: str = "",
+    managed_policy_arns: Sequence[str] = (),
+) -> aws.iam.Role:
+    """An IAM role for one `(namespace, service account)` pair (IRSA) with a least-privilege inline policy.
+
+    `statements` are IAM statements as dicts; values may be Outputs (ARNs of resources being created). Children
+    are named `<name>-role` and `<name>-policy` under `parent`.
+    """
+    role = aws.iam.Role(
+        f"{name}-role",
+        description=description or f"IRSA role for {namespace}/{service_account}",
+        assume_role_policy=irsa_trust_policy(oidc_provider_arn, oidc_issuer, namespace, service_account),
+        max_session_duration=3600,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    if statements:
+        aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)}),
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+    for policy_arn in managed_policy_arns:
+        aws.iam.RolePolicyAttachment(
+            f"{name}-{policy_arn.rsplit('/', 1)[-1]}",
+            role=role.name,
+            policy_arn=policy_arn,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+    return role

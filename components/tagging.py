@@ -1,0 +1,51 @@
+"""The one mechanism that tags AWS resources: a transformation on the platform component, inherited by every child.
+
+Each taggable AWS resource (any `pulumi_aws` / `pulumi_eks` resource whose constructor takes `tags`) gets the
+stack-wide mandatory tags (project, stack, environment, managed-by, plus the stack's own owner/cost-center) and a
+`component` tag naming the platform component that declared it. Tags a resource sets itself are kept, but can
+never override a mandatory key. Because it works on inputs, the tags are visible in the offline plan, to the
+policy pack, and in `pulumi preview`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Mapping
+
+import pulumi
+
+TAGGED_PACKAGES = ("pulumi_aws.", "pulumi_eks.")
+
+
+@functools.cache
+def is_taggable(resource_class: type) -> bool:
+    """True when the resource's constructor accepts `tags` (an AWS resource that supports tagging)."""
+    if not resource_class.__module__.startswith(TAGGED_PACKAGES):
+        return False
+    init = getattr(resource_class, "_internal_init", None) or resource_class.__init__
+    return "tags" in inspect.signature(init).parameters
+
+
+def merge_tags(own: Mapping[str, str] | None, mandatory: Mapping[str, str]) -> dict[str, str]:
+    """A resource's own tags plus the mandatory ones; the mandatory keys always win."""
+    return {**(own or {}), **mandatory}
+
+
+def tagging_transformation(stack_tags: Mapping[str, str]) -> pulumi.ResourceTransformation:
+    """A transformation adding `stack_tags` and the declaring component's `component` tag to taggable resources."""
+    stack_tags = dict(stack_tags)
+
+    def transform(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
+        if not is_taggable(type(args.resource)):
+            return None
+        component = getattr(args.opts.parent, "area", None) or "platform"
+        mandatory = {**stack_tags, "component": component}
+        own = args.props.get("tags")
+        if isinstance(own, pulumi.Output):
+            tags: pulumi.Input[Mapping[str, str]] = own.apply(lambda value: merge_tags(value, mandatory))
+        else:
+            tags = merge_tags(own, mandatory)
+        return pulumi.ResourceTransformationResult({**args.props, "tags": tags}, args.opts)
+
+    return transform

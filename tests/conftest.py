@@ -1,0 +1,48 @@
+"""Shared fixtures: the offline engine (ops.engine) with a per-session cache, and stack files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytest
+
+from components.config import StackConfig, deep_merge, load_stack_config
+from ops.engine import PROJECT_DIR, Plan, plan_stack, read_stack_config
+
+STACKS = ("dev", "staging", "prod")
+
+_plans: dict[tuple[str, str], Plan] = {}
+
+
+def build_plan(stack: str, overrides: Mapping[str, Any] | None = None) -> Plan:
+    """The offline plan of a shipped stack, optionally with config overrides (`{"ai-platform:network": {...}}`).
+
+    Plans are cached per (stack, overrides) for the session: building one runs the whole program.
+    """
+    key = (stack, json.dumps(overrides or {}, sort_keys=True))
+    if key not in _plans:
+        _plans[key] = plan_stack(stack, PROJECT_DIR, overrides)
+    return _plans[key]
+
+
+def stack_config(stack: str, overrides: Mapping[str, Any] | None = None) -> StackConfig:
+    """The validated config of a shipped stack (plus overrides), without running any Pulumi code."""
+    raw = read_stack_config(stack)
+    for key, value in (overrides or {}).items():
+        current = raw.get(key)
+        raw[key] = deep_merge(current, value) if isinstance(current, dict) and isinstance(value, dict) else value
+    return load_stack_config(stack, raw)
+
+
+@pytest.fixture(scope="session")
+def plan_of() -> Callable[..., Plan]:
+    """`plan_of("prod")` or `plan_of("dev", {"ai-platform:network": {"az_count": 3}})`."""
+    return build_plan
+
+
+@pytest.fixture(params=STACKS)
+def any_stack(request: pytest.FixtureRequest) -> str:
+    """Parametrises a test over every shipped stack."""
+    return request.param
