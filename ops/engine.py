@@ -23,12 +23,12 @@ from google.protobuf import json_format
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "ai-platform"
 MOCK_ACCOUNT_ID = "123456789012"
-SECRET = "[secret]"
+SECRET = "[secret]"  # noqa: S105 - the mask shown instead of a secret, not a secret
 UNKNOWN = "[unknown]"
 
 # Signatures of the Pulumi wire format (pulumi.runtime.rpc).
 _SIG_KEY = "4dabf18193072939515e22adb298388d"
-_SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270"
+_SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270"  # noqa: S105 - wire-format signature
 _SIG_RESOURCE = "5cf8f73096256a8f31e491e813e4eb8e"
 _SIG_OUTPUT = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
 _UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -50,13 +50,13 @@ class RecordedResource:
     inputs: dict[str, Any]
     dependencies: list[str] = field(default_factory=list)
     protect: bool = False
-    retainOnDelete: bool = False  # noqa: N815 - the engine's (and the plan JSON's) name
+    retainOnDelete: bool = False
     provider: str = ""
-    ignoreChanges: list[str] = field(default_factory=list)  # noqa: N815
-    additionalSecretOutputs: list[str] = field(default_factory=list)  # noqa: N815
+    ignoreChanges: list[str] = field(default_factory=list)
+    additionalSecretOutputs: list[str] = field(default_factory=list)
     aliases: list[str] = field(default_factory=list)
     remote: bool = False
-    propertyDependencies: dict[str, list[str]] = field(default_factory=dict)  # noqa: N815
+    propertyDependencies: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -147,9 +147,11 @@ def _availability_zones(region: str) -> dict[str, Any]:
 
 def _partition(region: str) -> dict[str, Any]:
     if region.startswith("cn-"):
-        return {"id": "aws-cn", "partition": "aws-cn", "dnsSuffix": "amazonaws.com.cn", "reverseDnsPrefix": "cn.com.amazonaws"}
+        return {"id": "aws-cn", "partition": "aws-cn", "dnsSuffix": "amazonaws.com.cn",
+                "reverseDnsPrefix": "cn.com.amazonaws"}  # fmt: skip
     if region.startswith("us-gov-"):
-        return {"id": "aws-us-gov", "partition": "aws-us-gov", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}
+        return {"id": "aws-us-gov", "partition": "aws-us-gov", "dnsSuffix": "amazonaws.com",
+                "reverseDnsPrefix": "com.amazonaws"}  # fmt: skip
     return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}
 
 
@@ -165,7 +167,7 @@ INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:index/getRegion:getRegion": lambda _a, region: {
         "id": region, "name": region, "region": region, "endpoint": f"ec2.{region}.amazonaws.com",
         "description": region,
-    },  # fmt: skip
+    },
     "aws:index/getAvailabilityZones:getAvailabilityZones": lambda _a, region: _availability_zones(region),
 }
 
@@ -182,10 +184,11 @@ def _arn_for(type_: str, name: str, region: str) -> str:
 
 
 def _default_outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """Outputs echo the inputs; AWS resources also get the `arn` and `name` AWS would assign."""
     state = dict(inputs)
     if type_.startswith("aws:"):
         state.setdefault("arn", _arn_for(type_, inputs.get("name") or name, region))
-    state.setdefault("name", inputs.get("name", name)) if type_.startswith("aws:") else None
+        state.setdefault("name", name)
     return state
 
 
@@ -214,7 +217,8 @@ class RecordingMocks:
             raise NotImplementedError(
                 f"the offline engine has no answer for invoke {args.token}; teach it one in ops/engine.py INVOKES"
             )
-        region = self.provider_regions.get(args.provider.rsplit("::", 1)[0], self.region) if args.provider else self.region
+        provider_urn = args.provider.rsplit("::", 1)[0] if args.provider else ""
+        region = self.provider_regions.get(provider_urn, self.region)
         return answer(args.args, region)
 
     def new_resource(self, args: Any) -> tuple[str, dict[str, Any]]:
@@ -257,7 +261,7 @@ def _make_monitor(mocks: RecordingMocks, recorded: list[RecordedResource]) -> An
     lock = threading.Lock()
 
     class RecordingMonitor(MockMonitor):
-        def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        def RegisterResource(self, request: Any) -> Any:
             response = super().RegisterResource(request)
             if request.type == "pulumi:pulumi:Stack":
                 return response

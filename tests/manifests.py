@@ -41,7 +41,7 @@ def _crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
     loader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str)
     schemas: dict[tuple[str, str], dict[str, Any]] = {}
     for path in sorted(Path(CRD_DIR).glob("*.yaml")):
-        for document in yaml.load_all(path.read_text(), Loader=loader):  # noqa: S506 - SafeLoader subclass
+        for document in yaml.load_all(path.read_text(), Loader=loader):
             if not document or document.get("kind") != "CustomResourceDefinition":
                 continue
             spec = document["spec"]

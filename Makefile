@@ -1,0 +1,41 @@
+# The two commands a newcomer needs:
+#   make plan    offline plan + policy gate of a stack (STACK=dev by default; STACK=prod make plan for another);
+#                with the Pulumi CLI and AWS credentials present it also runs `pulumi preview` with the policy pack.
+#   make test    the whole test suite (and ruff).
+# Both create the virtualenv in .venv and install what they need on first use.
+# `make up` applies a stack for real (Pulumi CLI + AWS credentials required), after the same offline gate.
+
+STACK ?= dev
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: plan test up lint bench clean
+
+$(INSTALLED): requirements.txt requirements-dev.txt policy/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+plan: $(INSTALLED)
+	$(PY) -m ops plan --stack $(STACK)
+	@if command -v pulumi >/dev/null 2>&1 && $(PY) -c "import boto3,sys; sys.exit(0 if boto3.Session().get_credentials() else 1)"; then \
+		pulumi preview --stack $(STACK) --policy-pack policy --policy-pack-config policy/config/$(STACK).json; \
+	else \
+		echo "(no Pulumi CLI or no AWS credentials: offline plan and gate only; see README 'Deploying for real')"; \
+	fi
+
+up: plan
+	pulumi up --stack $(STACK) --policy-pack policy --policy-pack-config policy/config/$(STACK).json
+
+test: $(INSTALLED)
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+bench: $(INSTALLED)
+	$(PY) bench/plan_bench.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,33 @@
+"""The operator's command line: `python -m ops <command>`.
+
+Commands register themselves through `add_parser(subparsers)` in their own module (ops/plan.py, ...). A user
+mistake (bad stack file, bad config) exits 2 with a clear message and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from components.config import StackConfigError
+from ops import plan
+from ops.engine import StackFileError
+
+COMMANDS = (plan,)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ops", description="ai-platform operations, offline first.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(subparsers)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except (StackConfigError, StackFileError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""`python -m ops plan`: what a stack would create, built offline by the real program under the mock engine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+
+from ops.engine import Plan, plan_stack
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("plan", help="build a stack offline and print its resource tree")
+    parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the recorded plan as JSON to FILE")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    plan = plan_stack(args.stack)
+    print(render_tree(plan))
+    if args.json:
+        args.json.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=True) + "\n")
+        print(f"plan written to {args.json}")
+    return 0
+
+
+def render_tree(plan: Plan) -> str:
+    """Components as a tree; under each, its direct child components and a count per resource type."""
+    lines: list[str] = []
+
+    def walk(urn: str, depth: int) -> None:
+        children = plan.children(urn)
+        counts = Counter(child.type for child in children if child.custom)
+        for child in sorted((c for c in children if not c.custom), key=lambda c: c.name):
+            lines.append(f"{'  ' * depth}{child.type} {child.name}")
+            walk(child.urn, depth + 1)
+        for type_, count in sorted(counts.items()):
+            lines.append(f"{'  ' * depth}- {type_} x{count}")
+
+    recorded = {r.urn for r in plan.resources}
+    roots = [r for r in plan.resources if r.parent not in recorded]  # children of the stack itself
+    for root in sorted(roots, key=lambda r: r.name):
+        lines.append(f"{root.type} {root.name}")
+        walk(root.urn, 1)
+    custom = sum(1 for r in plan.resources if r.custom)
+    lines.append(f"stack {plan.stack}: {custom} resources in {len(plan.resources) - custom} components")
+    return "\n".join(lines)
+

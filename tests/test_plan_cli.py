@@ -1,0 +1,75 @@
+"""`python -m ops plan`: the tree, the JSON plan, and clean errors for a bad stack file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ops.engine import PROJECT_DIR, Plan
+
+
+def run_ops(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ops", *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_plan_prints_the_component_tree_with_counts_per_type(tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    result = run_ops("plan", "--stack", "prod", "--json", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "ai-platform:platform:Platform prod" in result.stdout
+    assert "  ai-platform:network:Network prod-network" in result.stdout
+    assert "- aws:ec2/natGateway:NatGateway x3" in result.stdout
+    data = json.loads(out.read_text())
+    assert isinstance(data, list)
+    assert data
+    for item in data:
+        assert {"urn", "type", "name", "parent", "inputs", "dependencies", "protect", "retainOnDelete"} <= set(item)
+    plan = Plan.from_json("prod", data)
+    assert len(plan.by_type("aws:ec2/natGateway:NatGateway")) == 3
+
+
+def test_dev_plan_shows_one_nat_gateway() -> None:
+    result = run_ops("plan", "--stack", "dev")
+    assert result.returncode == 0, result.stderr
+    assert "- aws:ec2/natGateway:NatGateway x1" in result.stdout
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """A copy of the project's program files, so a broken stack file never touches the real ones."""
+    for item in ("Pulumi.yaml", "__main__.py", "components", "ops", "policy"):
+        source = PROJECT_DIR / item
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / item, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.exists():
+            shutil.copy(source, tmp_path / item)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("cidr", "expected"),
+    [("10.10.0.0/33", "is not an IPv4 network"), ("11.0.0.0/16", "is not a private range")],
+)
+def test_bad_cidr_exits_2_naming_file_and_key_without_traceback(project_copy: Path, cidr: str, expected: str) -> None:
+    text = (PROJECT_DIR / "Pulumi.dev.yaml").read_text().replace("10.10.0.0/16", cidr)
+    (project_copy / "Pulumi.broken.yaml").write_text(text.replace("environment: dev", "environment: dev"))
+    result = run_ops("plan", "--stack", "broken", cwd=project_copy)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    [line] = [line.strip() for line in result.stderr.splitlines() if "ai-platform:network" in line]
+    assert line.startswith("Pulumi.broken.yaml: ai-platform:network.cidr: ")
+    assert expected in line
+    assert "; allowed: " in line
+
+
+def test_unknown_stack_exits_2_listing_the_stacks() -> None:
+    result = run_ops("plan", "--stack", "nope")
+    assert result.returncode == 2
+    assert "Pulumi.nope.yaml: no such stack file; allowed stacks: dev, prod, staging" in result.stderr
