@@ -10,6 +10,9 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+# The policy pack's per-environment config: the stack's `ai-platform:environment` (a stack name may differ).
+ENVIRONMENT = $(shell $(PY) -c "import yaml; print(yaml.safe_load(open('Pulumi.$(STACK).yaml'))['config']['ai-platform:environment'])")
+POLICY_CONFIG = policy/config/$(ENVIRONMENT).json
 
 .PHONY: plan test up lint bench clean
 
@@ -21,14 +24,15 @@ $(INSTALLED): requirements.txt requirements-dev.txt policy/requirements.txt
 
 plan: $(INSTALLED)
 	$(PY) -m ops plan --stack $(STACK)
+	$(PY) -m ops gate --stack $(STACK)
 	@if command -v pulumi >/dev/null 2>&1 && $(PY) -c "import boto3,sys; sys.exit(0 if boto3.Session().get_credentials() else 1)"; then \
-		pulumi preview --stack $(STACK) --policy-pack policy --policy-pack-config policy/config/$(STACK).json; \
+		pulumi preview --stack $(STACK) --policy-pack policy --policy-pack-config $(POLICY_CONFIG); \
 	else \
 		echo "(no Pulumi CLI or no AWS credentials: offline plan and gate only; see README 'Deploying for real')"; \
 	fi
 
 up: plan
-	pulumi up --stack $(STACK) --policy-pack policy --policy-pack-config policy/config/$(STACK).json
+	pulumi up --stack $(STACK) --policy-pack policy --policy-pack-config $(POLICY_CONFIG)
 
 test: $(INSTALLED)
 	$(PY) -m ruff check .

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import AwsContext, PlatformComponent
-from components.config import IdentityConfig
+from components.config import PROJECT, IdentityConfig
 
 KeyPurpose = Literal["eks", "database", "storage", "logs", "backup"]
 KEY_PURPOSES: tuple[KeyPurpose, ...] = ("eks", "database", "storage", "logs", "backup")
@@ -68,11 +68,24 @@ def key_policy(purpose: KeyPurpose, aws_ctx: AwsContext) -> dict[str, Any]:
                 },
             }
         )
+    if purpose == "backup":
+        # AWS Backup publishes vault events to an SNS topic encrypted with this key: it must be able to create and
+        # read that topic's data keys (only on behalf of this account).
+        statements.append(
+            {
+                "Sid": "AwsBackupPublishesEncryptedNotifications",
+                "Effect": "Allow",
+                "Principal": {"Service": aws_ctx.service_principal("backup")},
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": aws_ctx.account_id}},
+            }
+        )
     return {"Version": "2012-10-17", "Statement": statements}
 
 
 class Identity(PlatformComponent):
-    """The platform's KMS keys, one per purpose, each with an alias `alias/<stack name>-<purpose>`."""
+    """The platform's KMS keys, one per purpose, each with an alias `alias/ai-platform/<name>-<purpose>`."""
 
     area = "identity"
 
@@ -92,7 +105,7 @@ class Identity(PlatformComponent):
             )
             aws.kms.Alias(
                 f"{name}-{purpose}-alias",
-                name=f"alias/{name}-{purpose}",
+                name=f"alias/{PROJECT}/{name}-{purpose}",
                 target_key_id=key.key_id,
                 opts=self.child_opts(),
             )
@@ -167,6 +180,56 @@ def workload_role(
             f"{name}-{policy_arn.rsplit('/', 1)[-1]}",
             role=role.name,
             policy_arn=policy_arn,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+    return role
+
+
+# AWS managed policies every EKS node needs: join the cluster, pull images (pull-only, not push) and be reachable by
+# SSM Session Manager instead of SSH. The VPC CNI's ENI permissions are deliberately absent: the vpc-cni add-on
+# runs with its own IRSA role, so pods never inherit them through the node.
+NODE_MANAGED_POLICIES: tuple[str, ...] = (
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEC2ContainerRegistryPullOnly",
+    "AmazonSSMManagedInstanceCore",
+)
+
+
+def service_trust_policy(aws_ctx: AwsContext, service: str, *, source_account_guard: bool = False) -> str:
+    """Trust policy letting one AWS service (e.g. `backup`, `eks`, `monitoring.rds`) assume a role.
+
+    `source_account_guard` adds the confused-deputy condition `aws:SourceAccount = <this account>`: use it for
+    services that set that key when they assume roles (flow logs, RDS monitoring), not for EC2 or EKS.
+    """
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"Service": aws_ctx.service_principal(service)},
+        "Action": "sts:AssumeRole",
+    }
+    if source_account_guard:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": aws_ctx.account_id}}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def node_role(
+    name: str, *, aws_ctx: AwsContext, parent: pulumi.Resource, description: str, role_name: str | None = None
+) -> aws.iam.Role:
+    """An IAM role for EKS worker nodes (managed node groups, Karpenter nodes): only EC2 may assume it, with the
+    policies of `NODE_MANAGED_POLICIES`. `role_name` fixes the IAM name when something refers to it by name
+    (Karpenter's EC2NodeClass). Children are `<name>-role` and one attachment per policy."""
+    role = aws.iam.Role(
+        f"{name}-role",
+        name=role_name,
+        description=description,
+        assume_role_policy=service_trust_policy(aws_ctx, "ec2"),
+        max_session_duration=3600,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    for policy in NODE_MANAGED_POLICIES:
+        aws.iam.RolePolicyAttachment(
+            f"{name}-{policy}",
+            role=role.name,
+            policy_arn=f"arn:{aws_ctx.partition}:iam::aws:policy/{policy}",
             opts=pulumi.ResourceOptions(parent=parent),
         )
     return role

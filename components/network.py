@@ -22,6 +22,7 @@ import pulumi_aws as aws
 
 from components.base import AwsContext, PlatformComponent
 from components.config import NetworkConfig, subnet_slots
+from components.identity import service_trust_policy
 
 Tier = Literal["public", "private", "database"]
 TIERS: tuple[Tier, ...] = ("public", "private", "database")
@@ -201,22 +202,11 @@ class Network(PlatformComponent):
             kms_key_id=args.logs_kms_key_arn,
             opts=self.child_opts(),
         )
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    # Confused-deputy guard: only flow logs of this account may use the role.
-                    "Condition": {"StringEquals": {"aws:SourceAccount": args.aws.account_id}},
-                }
-            ],
-        }
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
             description=f"VPC flow logs of {name} write to their log group",
-            assume_role_policy=json.dumps(trust),
+            # Confused-deputy guard: only flow logs of this account may use the role.
+            assume_role_policy=service_trust_policy(args.aws, "vpc-flow-logs", source_account_guard=True),
             opts=self.child_opts(),
         )
         aws.iam.RolePolicy(

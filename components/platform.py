@@ -1,18 +1,26 @@
 """The composition: builds every component from its slice of the validated config and wires them by outputs.
 
-Reading this file top to bottom is reading the platform: providers, account facts, keys, network, and (as the
-platform grows) the cluster, its add-ons, the data layer, monitoring, DR and the ai-api workload.
+Reading this file top to bottom is reading the platform: providers, account facts, keys, network, the cluster and
+its add-ons, the data layer (buckets, database, schema migrations, backups) and the ai-api workload.
 """
 
 from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
+from components.addons import Addons, AddonsArgs
+from components.ai_api import AiApi, AiApiArgs
+from components.backup import Backup, BackupArgs
 from components.base import AwsContext, PlatformComponent
-from components.config import StackConfig, StackConfigError
+from components.cluster import Cluster, ClusterArgs
+from components.config import PROJECT, StackConfig, StackConfigError
+from components.database import Database, DatabaseArgs
 from components.identity import Identity, IdentityArgs
+from components.migrations import DatabaseMigrations, DatabaseMigrationsArgs
 from components.network import Network, NetworkArgs
+from components.storage import Storage, StorageArgs
 from components.tagging import tagging_transformation
 
 
@@ -61,6 +69,7 @@ class Platform(PlatformComponent):
         self.aws_provider = aws.Provider(f"{name}-aws", region=config.region, opts=self.child_opts())
         aws_ctx = lookup_aws_context(config.region, self.aws_provider)
         components = self.child_opts(providers={"aws": self.aws_provider})
+        cluster_name = f"{PROJECT}-{config.stack}"
 
         self.identity = Identity(f"{name}-identity", IdentityArgs(config=config.identity, aws=aws_ctx), components)
 
@@ -75,12 +84,148 @@ class Platform(PlatformComponent):
             components,
         )
 
-        self.register_outputs(
-            {
-                "vpc_id": self.network.vpc_id,
-                "key_arns": self.identity.key_arns,
-            }
+        self.cluster = Cluster(
+            f"{name}-cluster",
+            ClusterArgs(
+                config=config.cluster,
+                cluster_name=cluster_name,
+                vpc_id=self.network.vpc_id,
+                private_subnet_ids=self.network.private_subnet_ids,
+                secrets_kms_key_arn=self.identity.key_arns["eks"],
+                logs_kms_key_arn=self.identity.key_arns["logs"],
+                aws=aws_ctx,
+            ),
+            components,
         )
+        # Every Kubernetes object (add-ons, workload) goes through this provider, built from the cluster's
+        # kubeconfig (which authenticates with `aws eks get-token`); server-side apply detects field conflicts.
+        self.k8s_provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.cluster.kubeconfig,
+            enable_server_side_apply=True,
+            delete_unreachable=False,
+            opts=self.child_opts(),
+        )
+        self.addons = Addons(
+            f"{name}-addons",
+            AddonsArgs(
+                config=config.addons,
+                cluster_name=cluster_name,
+                oidc_provider_arn=self.cluster.oidc_provider_arn,
+                oidc_issuer=self.cluster.oidc_issuer,
+                vpc_id=self.network.vpc_id,
+                private_subnet_ids=self.network.private_subnet_ids,
+                node_security_group_id=self.cluster.node_security_group_id,
+                imds_hop_limit=config.cluster.imds_hop_limit,
+                secrets_path_prefix=f"{PROJECT}/{config.stack}/",
+                node_tags={**config.mandatory_tags(), "component": "addons"},
+                aws=aws_ctx,
+            ),
+            self.child_opts(
+                providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider},
+                depends_on=[self.cluster],
+            ),
+        )
+
+        # The data layer: buckets first (backups cover them), then the database, then the backup plan over both.
+        self.storage = Storage(
+            f"{name}-storage",
+            StorageArgs(
+                config=config.storage,
+                kms_key_arn=self.identity.key_arns["storage"],
+                bucket_name_prefix=f"{PROJECT}-{config.stack}",
+                aws=aws_ctx,
+            ),
+            components,
+        )
+        self.database = Database(
+            f"{name}-database",
+            DatabaseArgs(
+                config=config.database,
+                vpc_id=self.network.vpc_id,
+                subnet_ids=self.network.database_subnet_ids,
+                availability_zones=tuple(self.network.availability_zones),
+                # Pods use their node's security group (VPC CNI); EKS attaches the cluster security group to
+                # managed nodes too. Nothing else reaches 5432.
+                client_security_groups={
+                    "nodes": self.cluster.node_security_group_id,
+                    "cluster": self.cluster.cluster_security_group_id,
+                },
+                kms_key_arn=self.identity.key_arns["database"],
+                logs_kms_key_arn=self.identity.key_arns["logs"],
+                aws=aws_ctx,
+            ),
+            components,
+        )
+        # Schema as code: the SQL migrations run in-cluster with the managed master secret, synced by external-secrets
+        # (skipped when external-secrets is off: nothing could deliver the credentials).
+        self.migrations: DatabaseMigrations | None = None
+        if self.addons.cluster_secret_store_name is not None:
+            self.migrations = DatabaseMigrations(
+                f"{name}-db-migrations",
+                DatabaseMigrationsArgs(
+                    master_user_secret_arn=self.database.master_user_secret_arn,
+                    host=self.database.endpoint,
+                    port=self.database.port,
+                    database_name=self.database.database_name,
+                    database_cidrs=[s.cidr_block for s in self.network.subnets["database"].values()],
+                    secret_kms_key_arn=self.identity.key_arns["database"],
+                    oidc_provider_arn=self.cluster.oidc_provider_arn,
+                    oidc_issuer=self.cluster.oidc_issuer,
+                    aws=aws_ctx,
+                    # The Job needs a running writer instance (not just the cluster) and the external-secrets add-on.
+                    depends_on=[self.database, self.addons],
+                ),
+                self.child_opts(providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider}),
+            )
+        self.backup = Backup(
+            f"{name}-backup",
+            BackupArgs(
+                config=config.backup,
+                kms_key_arn=self.identity.key_arns["backup"],
+                protected_resources={"database": self.database.cluster_arn, **self.storage.data_bucket_arns},
+                source_kms_key_arns=[self.identity.key_arns["storage"], self.identity.key_arns["database"]],
+                aws=aws_ctx,
+                # Cross-region copies: set by the disaster-recovery work (a vault in the DR region).
+                copy_destination_vault_arn=None,
+            ),
+            components,
+        )
+
+        # The workload, last: it needs the cluster's add-ons (ALB controller, external-secrets, Argo Rollouts), the
+        # buckets and the database. A stack without `ai-platform:api` runs the platform alone.
+        self.ai_api: AiApi | None = None
+        if config.api is not None:
+            self.ai_api = AiApi(
+                f"{name}-ai-api",
+                AiApiArgs(
+                    config=config.api,
+                    stack=config.stack,
+                    aws=aws_ctx,
+                    kubernetes_version=self.cluster.kubernetes_version,
+                    oidc_provider_arn=self.cluster.oidc_provider_arn,
+                    oidc_issuer=self.cluster.oidc_issuer,
+                    model_bucket_name=self.storage.bucket_names["models"],
+                    model_bucket_arn=self.storage.bucket_arns["models"],
+                    storage_kms_key_arn=self.identity.key_arns["storage"],
+                    logs_kms_key_arn=self.identity.key_arns["logs"],
+                    logs_bucket_name=self.storage.logs_bucket_name,
+                    access_log_prefix=self.storage.alb_access_log_prefix,
+                    database_secret_arn=self.database.master_user_secret_arn,
+                    database_kms_key_arn=self.identity.key_arns["database"],
+                    database_endpoint=self.database.endpoint,
+                    database_port=self.database.port,
+                    database_name=self.database.database_name,
+                    load_balancer_cidrs=[s.cidr_block for s in self.network.subnets["public"].values()],
+                    database_cidrs=[s.cidr_block for s in self.network.subnets["database"].values()],
+                    argo_rollouts_enabled=self.addons.argo_rollouts_enabled,
+                    alb_tags={**config.mandatory_tags(), "component": AiApi.area},
+                    depends_on=[self.addons],
+                ),
+                self.child_opts(providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider}),
+            )
+
+        self.register_outputs(self.exports())
 
     def exports(self) -> dict[str, pulumi.Input[object]]:
         """What operators need from a stack (`pulumi stack output`); secrets stay secret."""
@@ -94,6 +239,47 @@ class Platform(PlatformComponent):
             "private_subnet_ids": self.network.private_subnet_ids,
             "database_subnet_ids": self.network.database_subnet_ids,
             "kms_key_arns": self.identity.key_arns,
+            "cluster_name": self.cluster.cluster_name,
+            "cluster_endpoint": self.cluster.endpoint,
+            "kubernetes_version": self.cluster.kubernetes_version,
+            "oidc_provider_arn": self.cluster.oidc_provider_arn,
+            "kubeconfig": pulumi.Output.secret(self.cluster.kubeconfig),
+            "secrets_path_prefix": self.addons.secrets_path_prefix,
+            **self._data_exports(),
+            **self._ai_api_exports(),
+        }
+
+    def _data_exports(self) -> dict[str, pulumi.Input[object]]:
+        """How to reach the database (no credentials: the password lives only in Secrets Manager), the buckets,
+        and the backup vault."""
+        database = self.database
+        return {
+            "database_endpoint": database.endpoint,
+            "database_reader_endpoint": database.reader_endpoint,
+            "database_port": database.port,
+            "database_name": database.database_name,
+            "database_master_username": database.master_username,
+            "database_master_secret_arn": database.master_user_secret_arn,
+            "database_cluster_identifier": database.cluster_identifier,
+            "database_cluster_resource_id": database.cluster_resource_id,
+            "database_security_group_id": database.security_group_id,
+            "database_migrations_job": self.migrations.job_name if self.migrations else None,
+            "bucket_names": self.storage.bucket_names,
+            "backup_vault_name": self.backup.vault_name,
+            "backup_notifications_topic_arn": self.backup.notifications_topic_arn,
+        }
+
+    def _ai_api_exports(self) -> dict[str, pulumi.Input[object]]:
+        """The workload's address, image repository and edge security ARNs (the WAF blocklist is for automation)."""
+        if self.ai_api is None:
+            return {}
+        return {
+            "ai_api_url": self.ai_api.url,
+            "ai_api_namespace": self.ai_api.namespace_name,
+            "ai_api_repository_url": self.ai_api.repository_url,
+            "ai_api_role_arn": self.ai_api.role_arn,
+            "waf_web_acl_arn": self.ai_api.web_acl_arn,
+            "waf_blocklist_ip_set_arn": self.ai_api.blocklist_ip_set_arn,
         }
 
 

@@ -10,10 +10,10 @@ import argparse
 import sys
 
 from components.config import StackConfigError
-from ops import plan
+from ops import gate, plan
 from ops.engine import StackFileError
 
-COMMANDS = (plan,)
+COMMANDS = (plan, gate)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ Invokes get realistic answers from `INVOKES`; an invoke nobody taught it is an e
 
 from __future__ import annotations
 
+import hashlib
 import json
 import runpy
 import threading
@@ -201,7 +202,105 @@ OUTPUTS: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     "aws:ec2/vpc:Vpc": lambda name, _i, _r: {"id": f"vpc-{name}", "defaultSecurityGroupId": f"sg-{name}-default"},
     "aws:ec2/eip:Eip": lambda name, _i, _r: {"allocationId": f"eipalloc-{name}", "publicIp": "203.0.113.10"},
     "aws:iam/role:Role": lambda name, _i, _r: {"uniqueId": f"AROA{name.upper()[:16]}"},
+    "eks:index:Cluster": lambda name, inputs, region: _eks_cluster_outputs(name, inputs, region),
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda name, _i, _r: {"id": f"lt-{name}", "latestVersion": 1},
+    "aws:sqs/queue:Queue": lambda name, inputs, region: {
+        "arn": f"arn:aws:sqs:{region}:{MOCK_ACCOUNT_ID}:{inputs.get('name', name)}",
+        "url": f"https://sqs.{region}.amazonaws.com/{MOCK_ACCOUNT_ID}/{inputs.get('name', name)}",
+    },
+    # Real-looking subnet ids: Karpenter's EC2NodeClass schema only accepts `subnet-<hex>`.
+    "aws:ec2/subnet:Subnet": lambda name, _i, _r: {
+        "id": "subnet-" + hashlib.md5(name.encode(), usedforsecurity=False).hexdigest()[:17],
+    },
+    "aws:rds/cluster:Cluster": lambda name, inputs, region: _rds_cluster_outputs(name, inputs, region),
+    "aws:s3/bucket:Bucket": lambda name, inputs, _r: {
+        "id": inputs.get("bucket", name),
+        "bucket": inputs.get("bucket", name),
+        "arn": f"arn:aws:s3:::{inputs.get('bucket', name)}",
+    },
+    "aws:ec2/securityGroup:SecurityGroup": lambda name, _i, _r: {"id": f"sg-{name}"},
+    "aws:backup/vault:Vault": lambda name, inputs, region: {
+        "id": inputs.get("name", name),
+        "arn": f"arn:aws:backup:{region}:{MOCK_ACCOUNT_ID}:backup-vault:{inputs.get('name', name)}",
+    },
+    "aws:backup/plan:Plan": lambda name, _i, region: {
+        "id": f"{name}-plan-id",
+        "arn": f"arn:aws:backup:{region}:{MOCK_ACCOUNT_ID}:backup-plan:{name}-plan-id",
+    },
+    "aws:sns/topic:Topic": lambda name, inputs, region: {
+        "arn": f"arn:aws:sns:{region}:{MOCK_ACCOUNT_ID}:{inputs.get('name', name)}",
+    },
+    "aws:ecr/repository:Repository": lambda name, inputs, region: {
+        "id": inputs.get("name", name), "registryId": MOCK_ACCOUNT_ID,
+        "arn": f"arn:aws:ecr:{region}:{MOCK_ACCOUNT_ID}:repository/{inputs.get('name', name)}",
+        "repositoryUrl": f"{MOCK_ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{inputs.get('name', name)}",
+    },
+    "aws:wafv2/webAcl:WebAcl": lambda name, inputs, region: {
+        "id": f"{name}-id",
+        "arn": f"arn:aws:wafv2:{region}:{MOCK_ACCOUNT_ID}:regional/webacl/{inputs.get('name', name)}/{name}-id",
+    },
+    "aws:wafv2/ipSet:IpSet": lambda name, inputs, region: {
+        "id": f"{name}-id",
+        "arn": f"arn:aws:wafv2:{region}:{MOCK_ACCOUNT_ID}:regional/ipset/{inputs.get('name', name)}/{name}-id",
+    },
+    "aws:cloudwatch/logGroup:LogGroup": lambda name, inputs, region: {
+        "arn": f"arn:aws:logs:{region}:{MOCK_ACCOUNT_ID}:log-group:{inputs.get('name', name)}",
+    },
 }
+
+
+def _rds_cluster_outputs(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """What RDS reports for an Aurora cluster, including the managed master secret (`rds!cluster-<uuid>`)."""
+    identifier = inputs.get("clusterIdentifier", name)
+    resource_id = "cluster-" + hashlib.sha256(identifier.encode()).hexdigest()[:26].upper()
+    secrets = []
+    if inputs.get("manageMasterUserPassword"):
+        secret_name = f"rds!{resource_id.lower()}-AbCdEf"
+        secrets = [
+            {
+                "secretArn": f"arn:aws:secretsmanager:{region}:{MOCK_ACCOUNT_ID}:secret:{secret_name}",
+                "secretStatus": "active",
+                "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
+            }
+        ]
+    return {
+        "id": identifier,
+        "clusterIdentifier": identifier,
+        "clusterResourceId": resource_id,
+        "arn": f"arn:aws:rds:{region}:{MOCK_ACCOUNT_ID}:cluster:{identifier}",
+        "endpoint": f"{identifier}.cluster-c0ffee123456.{region}.rds.amazonaws.com",
+        "readerEndpoint": f"{identifier}.cluster-ro-c0ffee123456.{region}.rds.amazonaws.com",
+        "port": inputs.get("port", 5432),
+        "masterUserSecrets": secrets,
+    }
+
+
+def _eks_cluster_outputs(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """What `pulumi_eks.Cluster` reports once created: endpoint, OIDC issuer/provider, security groups, kubeconfig."""
+    cluster = inputs.get("name") or name
+    oidc_id = hashlib.md5(cluster.encode(), usedforsecurity=False).hexdigest().upper()
+    issuer = f"oidc.eks.{region}.amazonaws.com/id/{oidc_id}"
+    endpoint = f"https://{oidc_id}.gr7.{region}.eks.amazonaws.com"
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "kubernetes",
+                      "cluster": {"server": endpoint, "certificate-authority-data": "LS0tLS1CRUdJTg=="}}],
+        "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
+        "current-context": "aws",
+        "users": [{"name": "aws", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", cluster, "--output", "json"]}}}],
+    }  # fmt: skip
+    return {
+        "kubeconfig": kubeconfig,
+        "kubeconfigJson": json.dumps(kubeconfig),
+        "oidcIssuer": issuer,
+        "oidcProviderUrl": f"https://{issuer}",
+        "oidcProviderArn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:oidc-provider/{issuer}",
+        "clusterSecurityGroupId": f"sg-{cluster}-cluster",
+        "nodeSecurityGroupId": f"sg-{cluster}-node",
+    }
 
 
 class RecordingMocks:
@@ -358,7 +457,8 @@ def run_program(
     _sync_await(run_pulumi_func(main))
     root = pulumi.runtime.get_root_resource()
     outputs = _resolve_outputs(getattr(root, "outputs", {}) or {}) if root is not None else {}
-    return Plan(stack=stack, resources=list(recorded), outputs=outputs)
+    # Registrations arrive from several threads: order by URN so that every run of a stack reads the same.
+    return Plan(stack=stack, resources=sorted(recorded, key=lambda r: r.urn), outputs=outputs)
 
 
 def _resolve_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:

@@ -44,7 +44,32 @@ def render_tree(plan: Plan) -> str:
     for root in sorted(roots, key=lambda r: r.name):
         lines.append(f"{root.type} {root.name}")
         walk(root.urn, 1)
+    lines.extend(render_releases(plan))
     custom = sum(1 for r in plan.resources if r.custom)
     lines.append(f"stack {plan.stack}: {custom} resources in {len(plan.resources) - custom} components")
     return "\n".join(lines)
+
+
+def render_releases(plan: Plan) -> list[str]:
+    """One line per workload the program declares itself (Deployment or Argo Rollout): how it is released."""
+    lines = []
+    for resource in plan.resources:
+        kind = resource.inputs.get("kind")
+        if resource.type not in ("kubernetes:apps/v1:Deployment", "kubernetes:argoproj.io/v1alpha1:Rollout"):
+            continue
+        meta, spec = resource.inputs.get("metadata", {}), resource.inputs.get("spec", {})
+        strategy = spec.get("strategy", {})
+        if "canary" in strategy:
+            canary = strategy["canary"]
+            weights = [str(step["setWeight"]) for step in canary.get("steps", []) if "setWeight" in step]
+            how = f"canary {' -> '.join(weights)}%" + (", with analysis" if canary.get("analysis") else "")
+        elif "blueGreen" in strategy:
+            auto = strategy["blueGreen"].get("autoPromotionEnabled", True)
+            how = f"blue-green, {'automatic' if auto else 'manual'} promotion"
+        else:
+            rolling = strategy.get("rollingUpdate", {})
+            how = f"rolling (maxSurge {rolling.get('maxSurge')}, maxUnavailable {rolling.get('maxUnavailable')})"
+        where = f"{meta.get('namespace', 'default')}/{meta.get('name', resource.name)}"
+        lines.append(f"release: {kind} {where}: {how}, {spec.get('replicas')} replicas")
+    return lines
 

@@ -26,7 +26,8 @@ def manifest(resource: RecordedResource) -> dict[str, Any]:
     """The object a Kubernetes resource in the plan would send to the API server."""
     return {k: v for k, v in resource.inputs.items() if k in ("apiVersion", "kind", "metadata", "spec", "data",
             "stringData", "type", "rules", "roleRef", "subjects", "webhooks", "immutable", "provisioner",
-            "parameters", "reclaimPolicy", "volumeBindingMode", "allowVolumeExpansion")}  # fmt: skip
+            "parameters", "reclaimPolicy", "volumeBindingMode", "allowVolumeExpansion",
+            "automountServiceAccountToken", "imagePullSecrets", "secrets")}  # fmt: skip
 
 
 def kubernetes_objects(plan: Plan) -> list[RecordedResource]:

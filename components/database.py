@@ -1,0 +1,269 @@
+"""Database: Aurora PostgreSQL with pgvector, the store of the platform's embeddings.
+
+One cluster in the database subnets, reachable on 5432 only from the security groups the platform names (the EKS
+cluster's nodes and pods), TLS enforced by the server (`rds.force_ssl`), IAM database authentication on. Storage,
+Performance Insights and the master-user secret are encrypted with the platform's database key. Nobody ever
+chooses the master password: RDS generates it into Secrets Manager (`manage_master_user_password`) and rotates it on
+the configured schedule, so it never appears in config, code, state inputs or outputs.
+
+Capacity is Aurora Serverless v2 (`db.serverless`, an ACU range; dev may scale to 0 and pause) or a provisioned
+instance class. The first instance is the writer; readers follow it, spread round-robin over the AZs, so with
+enough AZs every instance lives in a different one and a failover target always exists outside the writer's AZ.
+
+Nothing is lost: automated backups (point-in-time recovery) for `backup_retention_days`, kept after deletion;
+deletion protection, a named final snapshot and Pulumi `protect` outside dev (all from config); PostgreSQL logs
+exported to KMS-encrypted CloudWatch log groups this component owns (so their retention is set, not unlimited).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import AwsContext, PlatformComponent
+from components.config import DatabaseConfig
+from components.identity import service_trust_policy
+
+ENGINE = "aurora-postgresql"
+PORT = 5432
+# The RDS CA every instance's server certificate chains to (RSA 2048, valid to 2061; the AWS default since 2024).
+CA_CERTIFICATE = "rds-ca-rsa2048-g1"
+
+
+def cluster_parameters(config: DatabaseConfig) -> list[dict[str, str]]:
+    """Cluster parameters: TLS enforced (1.2+), pg_stat_statements loaded, and logging an operator can act on
+    (slow statements, connections, lock waits, temp files, long autovacuum runs, DDL)."""
+    reboot, now = "pending-reboot", "immediate"
+    values = [
+        ("rds.force_ssl", "1", reboot),
+        ("ssl_min_protocol_version", "TLSv1.2", reboot),
+        ("shared_preload_libraries", "pg_stat_statements", reboot),
+        ("pg_stat_statements.track", "top", now),
+        ("log_min_duration_statement", str(config.slow_query_ms), now),
+        ("log_connections", "1", now),
+        ("log_disconnections", "1", now),
+        ("log_lock_waits", "1", now),
+        ("log_temp_files", "10240", now),  # kB: temp files over 10 MB mean work_mem is too small
+        ("log_autovacuum_min_duration", "10000", now),  # ms
+        ("log_statement", "ddl", now),
+    ]
+    return [{"name": name, "value": value, "apply_method": method} for name, value, method in values]
+
+
+def instance_zones(availability_zones: Sequence[str], reader_count: int) -> dict[str, str]:
+    """Instance key -> AZ: `instance-1` (the writer) in the first AZ, each reader in the next one round-robin."""
+    return {f"instance-{i + 1}": availability_zones[i % len(availability_zones)] for i in range(reader_count + 1)}
+
+
+@dataclass(frozen=True)
+class DatabaseArgs:
+    """Inputs of `Database`.
+
+    config: the `ai-platform:database` section.
+    vpc_id: the VPC of the database subnets.
+    subnet_ids: the database-tier subnets (no route to the internet), one per AZ.
+    availability_zones: the AZs of those subnets, in order; instances are spread over them.
+    client_security_groups: stable key (e.g. `nodes`, `cluster`) -> security group admitted on 5432; nothing else
+        can reach the database.
+    kms_key_arn: the platform's database key (storage, Performance Insights, the master-user secret).
+    logs_kms_key_arn: the platform's logs key (the exported PostgreSQL log groups).
+    aws: account/partition/region, for ARNs and service principals.
+    """
+
+    config: DatabaseConfig
+    vpc_id: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    availability_zones: Sequence[str]
+    client_security_groups: Mapping[str, pulumi.Input[str]]
+    kms_key_arn: pulumi.Input[str]
+    logs_kms_key_arn: pulumi.Input[str]
+    aws: AwsContext
+
+
+class Database(PlatformComponent):
+    """Aurora PostgreSQL cluster (pgvector-ready) with its network, parameters, secret, monitoring and logs."""
+
+    area = "database"
+
+    def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(name, opts)
+        config = args.config
+        identifier = name
+
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets",
+            description=f"Database subnets of {name}",
+            subnet_ids=list(args.subnet_ids),
+            opts=self.child_opts(),
+        )
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description=f"PostgreSQL ({PORT}) into {name} from the platform's workloads only",
+            tags={"Name": f"{name}-sg"},
+            opts=self.child_opts(),
+        )  # no egress rules: the database never opens connections
+        for key, client_sg in args.client_security_groups.items():
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-from-{key}",
+                security_group_id=self.security_group.id,
+                referenced_security_group_id=client_sg,
+                ip_protocol="tcp",
+                from_port=PORT,
+                to_port=PORT,
+                description=f"PostgreSQL from the {key} security group",
+                opts=self.child_opts(),
+            )
+
+        parameters = aws.rds.ClusterParameterGroup(
+            f"{name}-params-pg{config.engine_major}",
+            family=f"{ENGINE}{config.engine_major}",
+            description=f"{name}: TLS only, pg_stat_statements, operational logging",
+            parameters=cluster_parameters(config),
+            opts=self.child_opts(),
+        )
+        log_groups = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-log-{export}",
+                name=f"/aws/rds/cluster/{identifier}/{export}",
+                retention_in_days=config.log_retention_days,
+                kms_key_id=args.logs_kms_key_arn,
+                opts=self.child_opts(),
+            )
+            for export in config.log_exports
+        ]
+
+        scaling = (
+            {
+                "min_capacity": config.serverless_min_capacity,
+                "max_capacity": config.serverless_max_capacity,
+                "seconds_until_auto_pause": config.auto_pause_after_seconds,
+            }
+            if config.serverless
+            else None
+        )
+        self.cluster = aws.rds.Cluster(
+            f"{name}-cluster",
+            cluster_identifier=identifier,
+            engine=ENGINE,
+            engine_mode="provisioned",
+            engine_version=config.engine_version,
+            allow_major_version_upgrade=False,
+            database_name=config.database_name,
+            master_username=config.master_username,
+            manage_master_user_password=True,
+            master_user_secret_kms_key_id=args.kms_key_arn,
+            iam_database_authentication_enabled=True,
+            port=PORT,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[self.security_group.id],
+            db_cluster_parameter_group_name=parameters.name,
+            storage_encrypted=True,
+            kms_key_id=args.kms_key_arn,
+            serverlessv2_scaling_configuration=scaling,
+            backup_retention_period=config.backup_retention_days,
+            preferred_backup_window=config.backup_window,
+            preferred_maintenance_window=config.maintenance_window,
+            copy_tags_to_snapshot=True,
+            delete_automated_backups=False,  # point-in-time recovery stays possible after a deletion
+            deletion_protection=config.deletion_protection,
+            skip_final_snapshot=not config.final_snapshot,
+            final_snapshot_identifier=f"{identifier}-final" if config.final_snapshot else None,
+            enabled_cloudwatch_logs_exports=list(config.log_exports),
+            apply_immediately=False,
+            tags={"Name": identifier},
+            opts=self.child_opts(
+                protect=config.protect,
+                depends_on=log_groups,
+                # Minor versions are upgraded by AWS in the maintenance window (auto_minor_version_upgrade);
+                # the configured version is the floor the cluster is created with, not something to roll back to.
+                ignore_changes=["engineVersion"],
+            ),
+        )
+
+        # The RDS-managed secret (`rds!cluster-...`): RDS rotates it; the schedule is ours.
+        self.master_user_secret_arn: pulumi.Output[str] = self.cluster.master_user_secrets.apply(
+            lambda secrets: secrets[0].secret_arn
+        )
+        aws.secretsmanager.SecretRotation(
+            f"{name}-master-secret-rotation",
+            secret_id=self.master_user_secret_arn,
+            rotation_rules={"automatically_after_days": config.secret_rotation_days},
+            rotate_immediately=False,
+            opts=self.child_opts(),
+        )
+
+        monitoring_role = self._monitoring_role(name, args) if config.monitoring_interval_seconds else None
+        self.instances: dict[str, aws.rds.ClusterInstance] = {}
+        writer: aws.rds.ClusterInstance | None = None
+        for key, zone in instance_zones(args.availability_zones, config.reader_count).items():
+            instance = aws.rds.ClusterInstance(
+                f"{name}-{key}",
+                identifier=f"{identifier}-{key}",
+                cluster_identifier=self.cluster.id,
+                engine=ENGINE,
+                instance_class=config.instance_class,
+                availability_zone=zone,
+                db_subnet_group_name=subnet_group.name,
+                publicly_accessible=False,
+                # Failover order: the readers share tier 1, preferred over any later additions.
+                promotion_tier=0 if writer is None else 1,
+                ca_cert_identifier=CA_CERTIFICATE,
+                auto_minor_version_upgrade=True,
+                copy_tags_to_snapshot=True,
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=args.kms_key_arn,
+                performance_insights_retention_period=config.performance_insights_retention_days,
+                monitoring_interval=config.monitoring_interval_seconds,
+                monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
+                preferred_maintenance_window=config.maintenance_window,
+                apply_immediately=False,
+                tags={"Name": f"{identifier}-{key}"},
+                # Readers wait for the first instance, so that it is the one Aurora makes the writer.
+                opts=self.child_opts(protect=config.protect, depends_on=[writer] if writer else None),
+            )
+            writer = writer or instance
+            self.instances[key] = instance
+
+        self.cluster_identifier = self.cluster.cluster_identifier
+        self.cluster_arn = self.cluster.arn
+        self.cluster_resource_id = self.cluster.cluster_resource_id
+        self.endpoint = self.cluster.endpoint
+        self.reader_endpoint = self.cluster.reader_endpoint
+        self.port = self.cluster.port
+        self.database_name = config.database_name
+        self.master_username = config.master_username
+        self.security_group_id = self.security_group.id
+        self.register_outputs(
+            {
+                "cluster_identifier": self.cluster_identifier,
+                "cluster_arn": self.cluster_arn,
+                "cluster_resource_id": self.cluster_resource_id,
+                "endpoint": self.endpoint,
+                "reader_endpoint": self.reader_endpoint,
+                "port": self.port,
+                "database_name": self.database_name,
+                "master_username": self.master_username,
+                "master_user_secret_arn": self.master_user_secret_arn,
+                "security_group_id": self.security_group_id,
+            }
+        )
+
+    def _monitoring_role(self, name: str, args: DatabaseArgs) -> aws.iam.Role:
+        """The role RDS enhanced monitoring uses to publish OS metrics (AWS managed policy, this account only)."""
+        role = aws.iam.Role(
+            f"{name}-monitoring-role",
+            description=f"RDS enhanced monitoring of {name}",
+            assume_role_policy=service_trust_policy(args.aws, "monitoring.rds", source_account_guard=True),
+            opts=self.child_opts(),
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-monitoring-policy",
+            role=role.name,
+            policy_arn=f"arn:{args.aws.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+            opts=self.child_opts(),
+        )
+        return role

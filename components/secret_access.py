@@ -1,0 +1,101 @@
+"""One namespace reading exactly one AWS Secrets Manager secret through external-secrets.
+
+RDS names the secrets it manages itself (`rds!cluster-...`), outside the stack's secrets prefix that the shared
+`ClusterSecretStore` may read. Rather than widen that cluster-wide grant (any namespace's ExternalSecret could then
+read the database master password), a namespace that needs such a secret gets its own IRSA role that can read
+exactly that secret (decrypting it only through Secrets Manager), a ServiceAccount bound to it, and a
+namespaced `SecretStore` authenticating as that ServiceAccount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components.base import AwsContext
+from components.identity import workload_role
+
+
+def single_secret_statements(
+    aws_ctx: AwsContext, secret_arn: pulumi.Input[str], kms_key_arn: pulumi.Input[str]
+) -> list[dict[str, Any]]:
+    """Read one secret; decrypt it with its key only when Secrets Manager asks, for that secret only."""
+    return [
+        {
+            "Sid": "ReadOneSecret",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+            "Resource": secret_arn,
+        },
+        {
+            "Sid": "DecryptItThroughSecretsManagerOnly",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": kms_key_arn,
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"secretsmanager.{aws_ctx.region}.{aws_ctx.dns_suffix}"},
+                "StringLike": {"kms:EncryptionContext:SecretARN": secret_arn},
+            },
+        },
+    ]
+
+
+def single_secret_store(
+    name: str,
+    *,
+    namespace: str,
+    store_name: str,
+    secret_arn: pulumi.Input[str],
+    kms_key_arn: pulumi.Input[str],
+    oidc_provider_arn: pulumi.Input[str],
+    oidc_issuer: pulumi.Input[str],
+    aws_ctx: AwsContext,
+    labels: Mapping[str, str],
+    parent: pulumi.Resource,
+    opts: pulumi.ResourceOptions,
+    description: str,
+) -> tuple[aws.iam.Role, k8s.apiextensions.CustomResource]:
+    """Declare the role, ServiceAccount and `SecretStore` (both named `store_name`) in `namespace`.
+
+    `opts` carries the parent, the Kubernetes provider and the dependency on the namespace. Children are named
+    `<name>-secrets-role`, `<name>-secrets-policy`, `<name>-secrets-service-account` and `<name>-secret-store`.
+    Returns the role and the store (ExternalSecrets depend on the store).
+    """
+    role = workload_role(
+        f"{name}-secrets",
+        namespace=namespace,
+        service_account=store_name,
+        oidc_provider_arn=oidc_provider_arn,
+        oidc_issuer=oidc_issuer,
+        statements=single_secret_statements(aws_ctx, secret_arn, kms_key_arn),
+        parent=parent,
+        description=description,
+    )
+    metadata = {"name": store_name, "namespace": namespace, "labels": dict(labels)}
+    k8s.core.v1.ServiceAccount(
+        f"{name}-secrets-service-account",
+        metadata={**metadata, "annotations": {"eks.amazonaws.com/role-arn": role.arn}},
+        automount_service_account_token=False,
+        opts=opts,
+    )
+    store = k8s.apiextensions.CustomResource(
+        f"{name}-secret-store",
+        api_version="external-secrets.io/v1",
+        kind="SecretStore",
+        metadata=metadata,
+        spec={
+            "provider": {
+                "aws": {
+                    "service": "SecretsManager",
+                    "region": aws_ctx.region,
+                    "auth": {"jwt": {"serviceAccountRef": {"name": store_name}}},
+                }
+            }
+        },
+        opts=opts,
+    )
+    return role, store

@@ -1,0 +1,321 @@
+"""Storage: the platform's S3 buckets — model artifacts, data, access logs and database exports.
+
+Every bucket is versioned, owner-enforced (no ACLs), closed to the public by all four public-access-block flags,
+reachable only over TLS 1.2+, lifecycle-managed (cheaper tiers for cold objects, expiry of superseded versions,
+abort of abandoned multipart uploads) and logs its access to the `logs` bucket. Data buckets are encrypted with the
+platform's storage key (SSE-KMS with bucket keys, so KMS is called once per bucket-key period, not per object).
+
+The `logs` bucket is the documented exception: S3 server access logs and ALB access logs can only be delivered to a
+bucket encrypted with SSE-S3 (AES256), so it uses SSE-S3 and carries the tag `ai-platform/log-delivery: "true"`,
+which the policy pack accepts as the reason. Its policy lets S3 log delivery (prefix `s3/`) and Elastic Load
+Balancing (prefix `alb/`) write to it, and nobody else.
+
+In prod the exports bucket has Object Lock (WORM) with a default retention, so a database export cannot be
+deleted or overwritten during that period, even by an administrator in compliance mode.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from components.base import AwsContext, PlatformComponent
+from components.config import StorageConfig
+
+BucketKey = Literal["models", "data", "logs", "exports"]
+# `logs` first: every other bucket logs into it.
+BUCKET_KEYS: tuple[BucketKey, ...] = ("logs", "models", "data", "exports")
+# Buckets whose content is platform state, backed up by AWS Backup (the logs bucket is not).
+DATA_BUCKET_KEYS: tuple[BucketKey, ...] = ("models", "data", "exports")
+BUCKET_PURPOSES: dict[BucketKey, str] = {
+    "models": "model artifacts (weights, tokenizers, evaluation reports)",
+    "data": "datasets and documents the embeddings are computed from",
+    "logs": "S3 server access logs and ALB access logs",
+    "exports": "database exports and snapshots exported to S3",
+}
+LOG_DELIVERY_TAG = {"ai-platform/log-delivery": "true"}
+S3_ACCESS_LOG_PREFIX = "s3/"
+ALB_ACCESS_LOG_PREFIX = "alb"
+
+# Regions that existed before August 2022 deliver ALB access logs from a regional Elastic Load Balancing account;
+# newer regions use the `logdelivery.elasticloadbalancing.amazonaws.com` service principal (ELB user guide,
+# "Enable access logs for your Application Load Balancer", step 2).
+ELB_LOG_DELIVERY_ACCOUNTS: dict[str, str] = {
+    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
+    "us-west-2": "797873946194", "af-south-1": "098369216593", "ap-east-1": "754344448648",
+    "ap-southeast-3": "589379963580", "ap-south-1": "718504428378", "ap-northeast-3": "383597477331",
+    "ap-northeast-2": "600734575887", "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266",
+    "ap-northeast-1": "582318560864", "ca-central-1": "985666609251", "eu-central-1": "054676820928",
+    "eu-west-1": "156460612806", "eu-west-2": "652711504416", "eu-south-1": "635631232127",
+    "eu-west-3": "009996457667", "eu-north-1": "897822967062", "me-south-1": "076674570225",
+    "sa-east-1": "507241528517", "us-gov-west-1": "048591011584", "us-gov-east-1": "190560391635",
+    "cn-north-1": "638102146993", "cn-northwest-1": "037604701340",
+}  # fmt: skip
+
+
+def bucket_name(prefix: str, key: BucketKey, aws_ctx: AwsContext) -> str:
+    """`<prefix>-<key>-<account>-<region>`: globally unique and readable; raises if S3 would refuse it."""
+    name = f"{prefix}-{key}-{aws_ctx.account_id}-{aws_ctx.region}"
+    if len(name) > 63 or not re.fullmatch(r"[a-z0-9][a-z0-9-]*[a-z0-9]", name):
+        raise ValueError(
+            f"bucket name {name!r} is not valid for S3; allowed: 3-63 lowercase letters, digits and hyphens "
+            f"(shorten the stack name)"
+        )
+    return name
+
+
+def deny_insecure_transport(bucket_arn: str) -> list[dict[str, Any]]:
+    """Statements denying any request not made over TLS, or made over TLS older than 1.2 (FSBP S3.5)."""
+    resources = [bucket_arn, f"{bucket_arn}/*"]
+    return [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": resources,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+        {
+            "Sid": "DenyOutdatedTls",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": resources,
+            "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
+        },
+    ]
+
+
+def log_delivery_statements(
+    logs_bucket_arn: str, source_bucket_arns: list[str], aws_ctx: AwsContext
+) -> list[dict[str, Any]]:
+    """Who may write into the logs bucket: S3 server access logging for our buckets (under `s3/`) and Elastic Load
+    Balancing for this account's load balancers (under `alb/AWSLogs/<account>/`)."""
+    elb_account = ELB_LOG_DELIVERY_ACCOUNTS.get(aws_ctx.region)
+    elb_principal = (
+        {"AWS": f"arn:{aws_ctx.partition}:iam::{elb_account}:root"}
+        if elb_account
+        else {"Service": aws_ctx.service_principal("logdelivery.elasticloadbalancing")}
+    )
+    return [
+        {
+            "Sid": "S3ServerAccessLogDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": aws_ctx.service_principal("logging.s3")},
+            "Action": "s3:PutObject",
+            "Resource": f"{logs_bucket_arn}/{S3_ACCESS_LOG_PREFIX}*",
+            "Condition": {
+                "ArnLike": {"aws:SourceArn": source_bucket_arns},
+                "StringEquals": {"aws:SourceAccount": aws_ctx.account_id},
+            },
+        },
+        {
+            "Sid": "AlbAccessLogDelivery",
+            "Effect": "Allow",
+            "Principal": elb_principal,
+            "Action": "s3:PutObject",
+            "Resource": f"{logs_bucket_arn}/{ALB_ACCESS_LOG_PREFIX}/AWSLogs/{aws_ctx.account_id}/*",
+        },
+    ]
+
+
+@dataclass(frozen=True)
+class StorageArgs:
+    """Inputs of `Storage`.
+
+    config: the `ai-platform:storage` section (lifecycle, Object Lock, protect).
+    kms_key_arn: the platform's storage key; encrypts every bucket but `logs` (SSE-KMS, bucket keys).
+    bucket_name_prefix: first part of every bucket name, e.g. `ai-platform-prod`.
+    aws: account/partition/region, for names, ARNs and service principals.
+    """
+
+    config: StorageConfig
+    kms_key_arn: pulumi.Input[str]
+    bucket_name_prefix: str
+    aws: AwsContext
+
+
+class Storage(PlatformComponent):
+    """The four platform buckets, each with versioning, encryption, access block, TLS policy, lifecycle, logging."""
+
+    area = "storage"
+
+    def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(name, opts)
+        config, aws_ctx = args.config, args.aws
+        names = {key: bucket_name(args.bucket_name_prefix, key, aws_ctx) for key in BUCKET_KEYS}
+        arns = {key: f"arn:{aws_ctx.partition}:s3:::{bucket}" for key, bucket in names.items()}
+
+        self.buckets: dict[BucketKey, aws.s3.Bucket] = {}
+        for key in BUCKET_KEYS:
+            locked = key == "exports" and config.exports_object_lock
+            bucket = aws.s3.Bucket(
+                f"{name}-{key}",
+                bucket=names[key],
+                force_destroy=False,
+                object_lock_enabled=True if locked else None,
+                tags={"Name": names[key], "purpose": key, **(LOG_DELIVERY_TAG if key == "logs" else {})},
+                # Retain in the account even if the stack is deleted outside dev: buckets hold state.
+                opts=self.child_opts(protect=config.protect, retain_on_delete=config.protect),
+            )
+            self.buckets[key] = bucket
+            access_block = self._lock_down(name, key, bucket)
+            self._encrypt(name, key, bucket, args)
+            versioning = aws.s3.BucketVersioning(
+                f"{name}-{key}-versioning",
+                bucket=bucket.id,
+                versioning_configuration={"status": "Enabled"},
+                opts=self.child_opts(),
+            )
+            statements = deny_insecure_transport(arns[key])
+            if key == "logs":
+                sources = list(arns.values())
+                statements = log_delivery_statements(arns[key], sources, aws_ctx) + statements
+            aws.s3.BucketPolicy(
+                f"{name}-{key}-policy",
+                bucket=bucket.id,
+                policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+                # The access block must exist first, so the policy is judged against it (never briefly public).
+                opts=self.child_opts(depends_on=[access_block]),
+            )
+            aws.s3.BucketLifecycleConfiguration(
+                f"{name}-{key}-lifecycle",
+                bucket=bucket.id,
+                rules=self._lifecycle_rules(key, config),
+                # Rules on noncurrent versions only make sense once versioning is on.
+                opts=self.child_opts(depends_on=[versioning]),
+            )
+            if locked:
+                aws.s3.BucketObjectLockConfiguration(
+                    f"{name}-{key}-object-lock",
+                    bucket=bucket.id,
+                    rule={
+                        "default_retention": {
+                            "mode": config.exports_object_lock_mode,
+                            "days": config.exports_object_lock_days,
+                        }
+                    },
+                    opts=self.child_opts(depends_on=[versioning]),
+                )
+
+        # Access logging once the logs bucket (and its delivery policy) exists. The logs bucket logs to itself under
+        # its own prefix: delivery batches logs, so this adds one small record per delivered file, not a loop.
+        for key, bucket in self.buckets.items():
+            aws.s3.BucketLogging(
+                f"{name}-{key}-logging",
+                bucket=bucket.id,
+                target_bucket=self.buckets["logs"].id,
+                target_prefix=f"{S3_ACCESS_LOG_PREFIX}{key}/",
+                target_object_key_format={"partitioned_prefix": {"partition_date_source": "EventTime"}},
+                opts=self.child_opts(),
+            )
+
+        self.bucket_names: dict[BucketKey, pulumi.Output[str]] = {k: b.bucket for k, b in self.buckets.items()}
+        self.bucket_arns: dict[BucketKey, pulumi.Output[str]] = {k: b.arn for k, b in self.buckets.items()}
+        self.data_bucket_arns: dict[BucketKey, pulumi.Output[str]] = {k: self.bucket_arns[k] for k in DATA_BUCKET_KEYS}
+        self.logs_bucket_name = self.bucket_names["logs"]
+        self.alb_access_log_prefix = ALB_ACCESS_LOG_PREFIX
+        self.register_outputs(
+            {
+                "bucket_names": self.bucket_names,
+                "bucket_arns": self.bucket_arns,
+                "data_bucket_arns": self.data_bucket_arns,
+                "logs_bucket_name": self.logs_bucket_name,
+                "alb_access_log_prefix": self.alb_access_log_prefix,
+            }
+        )
+
+    def _lock_down(self, name: str, key: str, bucket: aws.s3.Bucket) -> aws.s3.BucketPublicAccessBlock:
+        """No ACLs (the bucket owner owns every object) and no public access by any route (FSBP S3.8, S3.12)."""
+        aws.s3.BucketOwnershipControls(
+            f"{name}-{key}-ownership",
+            bucket=bucket.id,
+            rule={"object_ownership": "BucketOwnerEnforced"},
+            opts=self.child_opts(),
+        )
+        return aws.s3.BucketPublicAccessBlock(
+            f"{name}-{key}-public-access-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=self.child_opts(),
+        )
+
+    def _encrypt(self, name: str, key: str, bucket: aws.s3.Bucket, args: StorageArgs) -> None:
+        """SSE-KMS with the storage key and bucket keys; SSE-S3 for the log-delivery bucket (AWS requirement).
+        Uploads with customer-provided keys (SSE-C) are refused: the platform must be able to read its data."""
+        if key == "logs":
+            default: dict[str, Any] = {"sse_algorithm": "AES256"}
+            bucket_key = None
+        else:
+            default = {"sse_algorithm": "aws:kms", "kms_master_key_id": args.kms_key_arn}
+            bucket_key = True
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-{key}-encryption",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": default,
+                    "bucket_key_enabled": bucket_key,
+                    "blocked_encryption_types": ["SSE-C"],
+                }
+            ],
+            opts=self.child_opts(),
+        )
+
+    @staticmethod
+    def _lifecycle_rules(key: BucketKey, config: StorageConfig) -> list[dict[str, Any]]:
+        """Abort stale multipart uploads; expire superseded versions (keeping the newest few) and orphaned delete
+        markers; move current objects to cheaper tiers; logs expire after `logs_expiration_days`."""
+        whole_bucket = {"prefix": ""}
+        noncurrent: dict[str, Any] = {"noncurrent_days": config.noncurrent_version_expiration_days}
+        if config.noncurrent_versions_to_keep:
+            noncurrent["newer_noncurrent_versions"] = config.noncurrent_versions_to_keep
+        rules: list[dict[str, Any]] = [
+            {
+                "id": "abort-incomplete-multipart-uploads",
+                "status": "Enabled",
+                "filter": whole_bucket,
+                "abort_incomplete_multipart_upload": {"days_after_initiation": config.abort_incomplete_multipart_days},
+            },
+            {
+                "id": "expire-noncurrent-versions",
+                "status": "Enabled",
+                "filter": whole_bucket,
+                "noncurrent_version_expiration": noncurrent,
+                "expiration": {"expired_object_delete_marker": True},
+            },
+        ]
+        transitions = [
+            {"days": config.infrequent_access_after_days, "storage_class": "STANDARD_IA"},
+            {"days": config.glacier_ir_after_days, "storage_class": "GLACIER_IR"},
+        ]
+        if key == "logs":
+            # A transition on or after the expiry day is refused by S3, and pointless.
+            transitions = [t for t in transitions if t["days"] < config.logs_expiration_days]
+            rules.append(
+                {
+                    "id": "expire-access-logs",
+                    "status": "Enabled",
+                    "filter": whole_bucket,
+                    "expiration": {"days": config.logs_expiration_days},
+                }
+            )
+        if transitions:
+            rules.append(
+                {
+                    "id": "tier-down-current-objects",
+                    "status": "Enabled",
+                    "filter": whole_bucket,
+                    "transitions": transitions,
+                }
+            )
+        return rules

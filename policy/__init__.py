@@ -1,0 +1,1 @@
+"""The CrossGuard policy pack (see `policy/rules`); importable as `policy.rules` by the gate and the tests."""

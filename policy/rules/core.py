@@ -1,0 +1,377 @@
+"""The rule model shared by the CrossGuard pack, the offline gate (`python -m ops gate`) and the tests.
+
+A rule is a plain validation function over `(resource_type, props, config)` (props under the engine's camelCase
+names) plus the metadata a reviewer needs: id, description, severity, default enforcement, remediation steps,
+the controls it maps to, and whether a value unknown during preview counts as a pass or a failure.
+
+Stack rules join resources that are only meaningful together (a bucket and its public-access block, a Deployment
+and its PodDisruptionBudget, a stateful resource and the backup selection covering it) through their
+dependencies: a companion depends on its subject because its inputs take the subject's id or ARN.
+
+`Rule.policy()` turns a rule into the SDK's `ResourceValidationPolicy` / `StackValidationPolicy`; the pack
+(`policy/__main__.py`) and the offline gate use exactly those objects.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyComplianceFramework,
+    PolicyConfigSchema,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import UnknownValueError
+
+OnUnknown = Literal["pass", "fail"]
+MANDATORY = EnforcementLevel.MANDATORY
+ADVISORY = EnforcementLevel.ADVISORY
+LOW, MEDIUM, HIGH, CRITICAL = Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL
+
+# Tags the platform puts on every taggable resource (mirrors components.config.MANDATORY_TAG_KEYS; a test keeps
+# them equal: the pack has its own requirements and cannot import the program).
+MANDATORY_TAG_KEYS: tuple[str, ...] = ("project", "stack", "environment", "component", "managed-by")
+# A bucket that receives S3 server access logs or load-balancer access logs: those services only write to
+# SSE-S3 (AES256) buckets, so such a bucket is exempt from SSE-KMS (and from logging into itself).
+LOG_DELIVERY_TAG = "ai-platform/log-delivery"
+
+ResourceCheck = Callable[[str, Mapping[str, Any], Mapping[str, Any]], Iterable[str]]
+StackCheck = Callable[[PolicyResource | None, "StackIndex", Mapping[str, Any]], Iterable[str]]
+
+
+@dataclass(frozen=True)
+class Param:
+    """A rule setting that pack config may override per environment (e.g. minimum retention days)."""
+
+    default: Any
+    schema: Mapping[str, Any]
+    description: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One policy: metadata plus a check. `kind` is "resource" (one resource at a time) or "stack" (joins)."""
+
+    id: str
+    kind: Literal["resource", "stack"]
+    area: str
+    types: tuple[str, ...]
+    description: str
+    severity: Severity
+    enforcement: EnforcementLevel
+    remediation: str
+    controls: tuple[str, ...]
+    on_unknown: OnUnknown
+    check: Callable[..., Iterable[str]]
+    params: Mapping[str, Param] = field(default_factory=dict)
+
+    # --- evaluation (the same code path for CrossGuard and the offline gate) --------------------------------
+
+    def settings(self, config: Mapping[str, Any] | None) -> dict[str, Any]:
+        """Parameter defaults overlaid with pack config for this rule (enforcementLevel is not a setting)."""
+        merged = {name: param.default for name, param in self.params.items()}
+        for key, value in (config or {}).items():
+            if key != "enforcementLevel":
+                merged[key] = value
+        return merged
+
+    def applies_to(self, resource_type: str) -> bool:
+        return resource_type in self.types
+
+    def evaluate_resource(
+        self, resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any] | None = None
+    ) -> list[str]:
+        """Messages for one resource; a value unknown during preview passes or fails as `on_unknown` says, and a
+        malformed value (a number that is not one, a list that is a string) is a violation, never a crash."""
+        if self.kind != "resource" or not self.applies_to(resource_type):
+            return []
+        messages: list[str] = []
+        try:
+            messages.extend(self.check(resource_type, props, self.settings(config)))
+        except UnknownValueError as unknown:
+            if self.on_unknown == "fail":
+                messages.append(f"cannot be verified: {unknown.message} (unknown counts as a violation for this rule)")
+        except (TypeError, ValueError, AttributeError) as error:  # a malformed value fails closed, never crashes
+            messages.append(f"malformed input, cannot be evaluated: {error}")
+        return messages
+
+    def evaluate_stack(
+        self, resources: Sequence[PolicyResource], config: Mapping[str, Any] | None = None
+    ) -> list[tuple[str | None, str]]:
+        """(urn or None, message) pairs over a whole stack; unknowns are judged per subject resource."""
+        if self.kind != "stack":
+            return []
+        index = StackIndex(resources)
+        settings = self.settings(config)
+        subjects: list[PolicyResource | None] = list(index.by_type(*self.types)) if self.types else [None]
+        found: list[tuple[str | None, str]] = []
+        for subject in subjects:
+            urn = subject.urn if subject is not None else None
+            try:
+                found.extend((urn, message) for message in self.check(subject, index, settings))
+            except UnknownValueError as unknown:
+                if self.on_unknown == "fail":
+                    found.append(
+                        (urn, f"cannot be verified: {unknown.message} (unknown counts as a violation for this rule)")
+                    )
+            except (TypeError, ValueError, AttributeError) as error:
+                found.append((urn, f"malformed input, cannot be evaluated: {error}"))
+        return found
+
+    # --- the SDK object ---------------------------------------------------------------------------------------
+
+    def framework(self) -> PolicyComplianceFramework:
+        return PolicyComplianceFramework(
+            name="AWS FSBP / CIS / Checkov", reference=", ".join(self.controls), specification=self.description
+        )
+
+    def config_schema(self) -> PolicyConfigSchema | None:
+        if not self.params:
+            return None
+        return PolicyConfigSchema(
+            properties={
+                name: {**param.schema, "default": param.default, "description": param.description}
+                for name, param in self.params.items()
+            }
+        )
+
+    def policy(self) -> ResourceValidationPolicy | StackValidationPolicy:
+        """The CrossGuard policy object running this rule (what `policy/__main__.py` puts in the pack)."""
+        common: dict[str, Any] = {
+            "name": self.id,
+            "description": self.description,
+            "enforcement_level": self.enforcement,
+            "config_schema": self.config_schema(),
+            "severity": self.severity,
+            "framework": self.framework(),
+            "tags": [self.area, *self.controls],
+            "remediation_steps": self.remediation,
+        }
+        if self.kind == "resource":
+
+            def validate_resource(args: ResourceValidationArgs, report: ReportViolation) -> None:
+                for message in self.evaluate_resource(args.resource_type, args.props, args.get_config()):
+                    report(message, None)
+
+            return ResourceValidationPolicy(validate=validate_resource, **common)
+
+        def validate_stack(args: StackValidationArgs, report: ReportViolation) -> None:
+            for urn, message in self.evaluate_stack(args.resources, args.get_config()):
+                report(message, urn)
+
+        return StackValidationPolicy(validate=validate_stack, **common)
+
+
+REGISTRY: list[Rule] = []
+
+
+def _register(rule: Rule) -> Rule:
+    if any(existing.id == rule.id for existing in REGISTRY):
+        raise ValueError(f"duplicate rule id {rule.id}")
+    REGISTRY.append(rule)
+    return rule
+
+
+def _declarer(kind: str, doc: str) -> Callable[..., Callable[[Any], Rule]]:
+    """Build the `resource_rule` / `stack_rule` decorators: same metadata, different kind of check."""
+
+    def declare(
+        *,
+        id: str,
+        area: str,
+        types: Sequence[str],
+        description: str,
+        severity: Severity,
+        remediation: str,
+        controls: Sequence[str],
+        on_unknown: OnUnknown,
+        enforcement: EnforcementLevel = MANDATORY,
+        params: Mapping[str, Param] | None = None,
+    ) -> Callable[[Any], Rule]:
+        def wrap(check: Any) -> Rule:
+            rule = Rule(
+                id, kind, area, tuple(types), description, severity, enforcement, remediation, tuple(controls),
+                on_unknown, check, dict(params or {}),
+            )  # fmt: skip
+            return _register(rule)
+
+        return wrap
+
+    declare.__doc__ = doc
+    return declare
+
+
+resource_rule = _declarer(
+    "resource", "Declare a resource rule: the decorated function yields one message per violation."
+)
+stack_rule = _declarer(
+    "stack", "Declare a stack rule: called once per resource of `types` (or once with None when `types` is empty)."
+)
+
+
+# --- joins ------------------------------------------------------------------------------------------------------
+
+
+class StackIndex:
+    """Queries over a stack's `PolicyResource`s: by type, and companions joined through dependencies."""
+
+    def __init__(self, resources: Sequence[PolicyResource]) -> None:
+        self.resources = list(resources)
+
+    def by_type(self, *types: str) -> list[PolicyResource]:
+        return [r for r in self.resources if r.resource_type in types]
+
+    def dependents(self, subject: PolicyResource, *types: str) -> list[PolicyResource]:
+        """Resources of `types` that depend on `subject` (directly or through a property dependency)."""
+        found = []
+        for resource in self.by_type(*types):
+            linked = [d.urn for d in resource.dependencies]
+            linked += [d.urn for deps in resource.property_dependencies.values() for d in deps]
+            if subject.urn in linked:
+                found.append(resource)
+        return found
+
+
+# --- reading props defensively -----------------------------------------------------------------------------------
+
+
+def items(value: Any) -> list[Any]:
+    """A list input as a list (None -> []); works on the SDK's unknown-checking list proxy."""
+    if value is None or isinstance(value, (str | bytes, Mapping)):
+        return [] if value is None else [value]
+    if isinstance(value, Sequence):
+        return [value[i] for i in range(len(value))]
+    return [value]
+
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    """A map input as a mapping (None or anything else -> {})."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def dig(props: Mapping[str, Any], *path: str | int, default: Any = None) -> Any:
+    """`props[a][b]...`, `default` where a key is missing; unknown values raise (through the proxy)."""
+    current: Any = props
+    for part in path:
+        if isinstance(part, int):
+            seq = items(current)
+            if part >= len(seq):
+                return default
+            current = seq[part]
+        elif isinstance(current, Mapping):
+            if part not in current:
+                return default
+            current = current[part]
+        else:
+            return default
+        if current is None:
+            return default
+    return current
+
+
+def truthy(value: Any) -> bool:
+    """True for True and "true" (some AWS inputs, e.g. launch-template EBS `encrypted`, are strings)."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def tag(props: Mapping[str, Any], key: str) -> Any:
+    tags = props.get("tags") if isinstance(props, Mapping) else None
+    return tags.get(key) if isinstance(tags, Mapping) else None
+
+
+def is_log_delivery(props: Mapping[str, Any]) -> bool:
+    return str(tag(props, LOG_DELIVERY_TAG) or "").lower() == "true"
+
+
+class DocumentError(ValueError):
+    """A JSON policy document that does not parse."""
+
+
+def document(value: Any) -> Mapping[str, Any]:
+    """An IAM/KMS/S3 policy document from its JSON text (or an already-parsed map)."""
+    if isinstance(value, Mapping):
+        return value
+    if not isinstance(value, str):
+        raise DocumentError(f"expected a JSON policy document, got {type(value).__name__}")
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as error:
+        raise DocumentError(f"policy document is not valid JSON ({error.msg})") from None
+    if not isinstance(parsed, dict):
+        raise DocumentError("policy document is not a JSON object")
+    return parsed
+
+
+def statements(doc: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [s for s in items(doc.get("Statement")) if isinstance(s, Mapping)]
+
+
+def as_strings(value: Any) -> list[str]:
+    return [str(v) for v in items(value)]
+
+
+def principals(statement: Mapping[str, Any]) -> list[str]:
+    """Every principal of a statement, flattened (`"*"` stays `"*"`)."""
+    principal = statement.get("Principal")
+    if isinstance(principal, str):
+        return [principal]
+    found: list[str] = []
+    for value in mapping(principal).values():
+        found.extend(as_strings(value))
+    return found
+
+
+def condition_keys(statement: Mapping[str, Any]) -> set[str]:
+    """Lower-cased condition keys of a statement, across operators."""
+    keys: set[str] = set()
+    for block in mapping(statement.get("Condition")).values():
+        keys.update(k.lower() for k in mapping(block))
+    return keys
+
+
+SEMVER_PIN = re.compile(r"^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")
+
+
+def iter_k8s_pod_spec(resource_type: str, props: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """The pod spec inside a workload manifest (Deployment, Rollout, Job, StatefulSet, DaemonSet, CronJob, Pod)."""
+    kind = resource_type.rsplit(":", 1)[-1]
+    if kind == "Pod":
+        spec = dig(props, "spec")
+    elif kind == "CronJob":
+        spec = dig(props, "spec", "jobTemplate", "spec", "template", "spec")
+    else:
+        spec = dig(props, "spec", "template", "spec")
+    if isinstance(spec, Mapping):
+        yield spec
+
+
+def containers(pod_spec: Mapping[str, Any], *, init: bool = True) -> list[Mapping[str, Any]]:
+    found = [c for c in items(pod_spec.get("containers")) if isinstance(c, Mapping)]
+    if init:
+        found += [c for c in items(pod_spec.get("initContainers")) if isinstance(c, Mapping)]
+    return found
+
+
+def is_set(props: Mapping[str, Any], *path: str) -> bool:
+    """True when the value at `path` is present and non-empty. An unknown value counts as set: during a real
+    preview, a reference to a resource being created (a key ARN, a bucket id) is unknown but certainly given."""
+    current: Any = props
+    try:
+        for part in path:
+            if not isinstance(current, Mapping) or part not in set(iter(current)):
+                return False
+            current = current[part]
+    except UnknownValueError:
+        return True
+    return current not in (None, "", [], {}) and not (isinstance(current, Sequence | Mapping) and len(current) == 0)

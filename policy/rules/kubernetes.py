@@ -1,0 +1,375 @@
+"""Kubernetes rules over the manifests the platform declares (offline: the objects the program declares itself;
+in a real preview also every object a Helm chart renders): pod security, resources, probes, images,
+disruption budgets, namespaces, plain-text secrets, and pinned chart versions."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pulumi_policy import PolicyResource
+
+from .core import (
+    CRITICAL,
+    HIGH,
+    LOW,
+    MEDIUM,
+    SEMVER_PIN,
+    Param,
+    StackIndex,
+    as_strings,
+    containers,
+    dig,
+    items,
+    iter_k8s_pod_spec,
+    mapping,
+    resource_rule,
+    stack_rule,
+    truthy,
+)  # fmt: skip
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+ROLLOUT = "kubernetes:argoproj.io/v1alpha1:Rollout"
+STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
+DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
+JOB = "kubernetes:batch/v1:Job"
+CRON_JOB = "kubernetes:batch/v1:CronJob"
+POD = "kubernetes:core/v1:Pod"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+SECRET = "kubernetes:core/v1:Secret"  # noqa: S105 - a type token
+NAMESPACED = (
+    "kubernetes:core/v1:Service", "kubernetes:core/v1:ServiceAccount", "kubernetes:core/v1:ConfigMap", SECRET,
+    "kubernetes:networking.k8s.io/v1:Ingress", PDB, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+)  # fmt: skip
+HELM_CHARTS = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v3:Release")
+
+WORKLOADS = (DEPLOYMENT, ROLLOUT, STATEFUL_SET, DAEMON_SET, JOB, CRON_JOB, POD)
+LONG_RUNNING = (DEPLOYMENT, ROLLOUT, STATEFUL_SET, DAEMON_SET)
+REPLICATED = (DEPLOYMENT, ROLLOUT, STATEFUL_SET)
+# Registries images may come from: the account's private ECR, and the public registries of the add-ons' vendors.
+ALLOWED_REGISTRIES = [
+    "*.dkr.ecr.*.amazonaws.com/*",
+    "*.dkr.ecr.*.amazonaws.com.cn/*",
+    "public.ecr.aws/*",
+    "registry.k8s.io/*",
+    "quay.io/argoproj/*",
+    "quay.io/jetstack/*",
+    "ghcr.io/external-secrets/*",
+]
+ALLOWED_ADDED_CAPABILITIES = {"NET_BIND_SERVICE"}
+
+
+def _workload(
+    resource_type: str, props: Mapping[str, Any]
+) -> Iterable[tuple[Mapping[str, Any], list[Mapping[str, Any]]]]:
+    """(pod spec, containers incl. init containers) of a workload manifest; nothing for a Rollout's workloadRef."""
+    for spec in iter_k8s_pod_spec(resource_type, props):
+        yield spec, containers(spec)
+
+
+def _name(container: Mapping[str, Any]) -> str:
+    return str(container.get("name", "?"))
+
+
+@resource_rule(
+    id="k8s-no-privileged",
+    area="kubernetes",
+    types=WORKLOADS,
+    description="Containers are not privileged and cannot escalate privileges (allowPrivilegeEscalation: false).",
+    severity=CRITICAL,
+    remediation="securityContext: {privileged: false, allowPrivilegeEscalation: false} on every container.",
+    controls=("CIS EKS 4.2.1", "CIS EKS 4.2.5", "CKV_K8S_16", "CKV_K8S_20"),
+    on_unknown="fail",
+)
+def k8s_no_privileged(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
+    for _spec, found in _workload(resource_type, props):
+        for container in found:
+            context = mapping(container.get("securityContext"))
+            if truthy(context.get("privileged")):
+                yield f"container {_name(container)} is privileged"
+            if context.get("allowPrivilegeEscalation") is not False:
+                yield f"container {_name(container)} does not set allowPrivilegeEscalation: false"
+
+
+@resource_rule(
+    id="k8s-no-host-namespaces",
+    area="kubernetes",
+    types=WORKLOADS,
+    description="Pods do not share the node's network, PID or IPC namespaces.",
+    severity=HIGH,
+    remediation="Remove hostNetwork / hostPID / hostIPC from the pod spec.",
+    controls=("CIS EKS 4.2.2", "CIS EKS 4.2.3", "CIS EKS 4.2.4", "CKV_K8S_17", "CKV_K8S_18", "CKV_K8S_19"),
+    on_unknown="fail",
+)
+def k8s_no_host_namespaces(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
+    for spec, _found in _workload(resource_type, props):
+        for key in ("hostNetwork", "hostPID", "hostIPC"):
+            if truthy(spec.get(key)):
+                yield f"{key} is true"
+
+
+@resource_rule(
+    id="k8s-no-host-path",
+    area="kubernetes",
+    types=WORKLOADS,
+    description="Pods mount no hostPath volumes.",
+    severity=HIGH,
+    remediation="Use emptyDir, a projected volume or a PersistentVolumeClaim instead of hostPath.",
+    controls=("CKV_K8S_27",),
+    on_unknown="fail",
+)
+def k8s_no_host_path(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
+    for spec, _found in _workload(resource_type, props):
+        for volume in items(spec.get("volumes")):
+            if mapping(volume).get("hostPath") is not None:
+                yield f"volume {mapping(volume).get('name', '?')} mounts hostPath {dig(volume, 'hostPath', 'path')}"
+
+
+@resource_rule(
+    id="k8s-run-as-non-root",
+    area="kubernetes",
+    types=WORKLOADS,
+    description="Containers run as a non-root user (runAsNonRoot, never runAsUser 0).",
+    severity=HIGH,
+    remediation="Pod securityContext: {runAsNonRoot: true, runAsUser: <uid >= 1000>}; build images with a USER.",
+    controls=("CIS EKS 4.2.6", "CKV_K8S_23", "CKV_K8S_40"),
+    on_unknown="fail",
+)
+def k8s_run_as_non_root(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
+    for spec, found in _workload(resource_type, props):
+        pod = mapping(spec.get("securityContext"))
+        for container in found:
+            context = mapping(container.get("securityContext"))
+            non_root = context.get("runAsNonRoot", pod.get("runAsNonRoot"))
+            user = context.get("runAsUser", pod.get("runAsUser"))
+            if user is not None and int(user) == 0:
+                yield f"container {_name(container)} runs as uid 0"
+            elif not truthy(non_root):
+                yield f"container {_name(container)} does not set runAsNonRoot: true"
+
+
+@resource_rule(
+    id="k8s-drop-all-capabilities",
+    area="kubernetes",
+    types=WORKLOADS,
+    description="Containers drop ALL Linux capabilities (adding back at most NET_BIND_SERVICE).",
+    severity=MEDIUM,
+    remediation="securityContext.capabilities: {drop: ['ALL']} on every container.",
+    controls=("CIS EKS 4.2.7", "CIS EKS 4.2.9", "CKV_K8S_28", "CKV_K8S_37"),
+    on_unknown="fail",
+)
+def k8s_drop_all(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
+    for _spec, found in _workload(resource_type, props):
+        for container in found:
+            capabilities = mapping(dig(container, "securityContext", "capabilities"))
+            if "ALL" not in as_strings(capabilities.get("drop")):
+                yield f"container {_name(container)} does not drop ALL capabilities"
+            extra = sorted(set(as_strings(capabilities.get("add"))) - ALLOWED_ADDED_CAPABILITIES)
+            if extra:
+                yield f"container {_name(container)} adds capabilities {extra}"
+
+
+@resource_rule(
+    id="k8s-read-only-root-fs",
+    area="kubernetes",
+    types=WORKLOADS,
+    description="Container root filesystems are read-only (writable paths are explicit emptyDir volumes).",
+    severity=MEDIUM,
+    remediation="securityContext.readOnlyRootFilesystem: true; mount an emptyDir at /tmp if the process writes there.",
+    controls=("CKV_K8S_22",),
+    on_unknown="fail",
+)
+def k8s_read_only_root_fs(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
+    for _spec, found in _workload(resource_type, props):
+        for container in found:
+            if not truthy(dig(container, "securityContext", "readOnlyRootFilesystem")):
+                yield f"container {_name(container)} has a writable root filesystem"
+
+
+@resource_rule(
+    id="k8s-resources",
+    area="kubernetes",
+    types=WORKLOADS,
+    description="Containers request CPU and memory and limit memory (schedulable, and an OOM stays in its pod).",
+    severity=MEDIUM,
+    remediation="resources: {requests: {cpu, memory}, limits: {memory}} on every container (CPU limits optional).",
+    controls=("CKV_K8S_10", "CKV_K8S_11", "CKV_K8S_12", "CKV_K8S_13"),
+    on_unknown="fail",
+)
+def k8s_resources(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
+    for _spec, found in _workload(resource_type, props):
+        for container in found:
+            resources = mapping(container.get("resources"))
+            missing = [f"requests.{k}" for k in ("cpu", "memory") if not dig(resources, "requests", k)]
+            missing += ["limits.memory"] if not dig(resources, "limits", "memory") else []
+            if missing:
+                yield f"container {_name(container)} has no {', '.join(missing)}"
+
+
+@resource_rule(
+    id="k8s-probes",
+    area="kubernetes",
+    types=LONG_RUNNING,
+    description="Long-running containers have readiness and liveness probes.",
+    severity=MEDIUM,
+    remediation="Add readinessProbe (gates traffic) and livenessProbe (restarts a hung process) to every container.",
+    controls=("CKV_K8S_8", "CKV_K8S_9"),
+    on_unknown="fail",
+)
+def k8s_probes(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
+    for spec in iter_k8s_pod_spec(resource_type, props):
+        for container in containers(spec, init=False):
+            for probe in ("readinessProbe", "livenessProbe"):
+                if not container.get(probe):
+                    yield f"container {_name(container)} has no {probe}"
+
+
+def _images(resource_type: str, props: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    for _spec, found in _workload(resource_type, props):
+        for container in found:
+            yield _name(container), str(container.get("image", ""))
+
+
+@resource_rule(
+    id="k8s-image-pinned",
+    area="kubernetes",
+    types=WORKLOADS,
+    description="Images are pinned to a version tag or digest, never latest or untagged.",
+    severity=MEDIUM,
+    remediation="Use <registry>/<repo>:<version> or @sha256:<digest> (ECR repositories are tag-immutable).",
+    controls=("CKV_K8S_14", "CKV_K8S_43"),
+    on_unknown="fail",
+)
+def k8s_image_pinned(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
+    for name, image in _images(resource_type, props):
+        if "@sha256:" in image:
+            continue
+        last = image.rsplit("/", 1)[-1]
+        tag = last.split(":", 1)[1] if ":" in last else ""
+        if not tag or tag == "latest":
+            yield f"container {name} image {image!r} is {'latest' if tag else 'untagged'}"
+
+
+@resource_rule(
+    id="k8s-allowed-registry",
+    area="kubernetes",
+    types=WORKLOADS,
+    description="Images come from an allowed registry (the account's ECR, or the add-on vendors' registries).",
+    severity=HIGH,
+    remediation=(
+        "Push the image to the platform's ECR (or mirror it there); pack config allowedRegistries lists the patterns."
+    ),
+    controls=("CIS EKS 5.1.4",),
+    on_unknown="fail",
+    params={
+        "allowedRegistries": Param(
+            ALLOWED_REGISTRIES,
+            {"type": "array", "items": {"type": "string"}},
+            "fnmatch patterns an image reference must match.",
+        ),
+    },
+)
+def k8s_allowed_registry(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
+    for name, image in _images(resource_type, props):
+        if not any(fnmatch.fnmatchcase(image, pattern) for pattern in config["allowedRegistries"]):
+            yield f"container {name} image {image!r} is not from an allowed registry"
+
+
+@stack_rule(
+    id="k8s-pdb-for-replicated",
+    area="kubernetes",
+    types=REPLICATED,
+    description=(
+        "A workload running more than one replica (its own replicas, or its HorizontalPodAutoscaler's minReplicas) "
+        "has a PodDisruptionBudget selecting its pods in the same namespace."
+    ),
+    severity=MEDIUM,
+    remediation=(
+        "Declare a policy/v1 PodDisruptionBudget with maxUnavailable: 1 (or minAvailable) whose selector matches the "
+        "pod labels."
+    ),
+    controls=(),
+    on_unknown="pass",
+)
+def k8s_pdb_for_replicated(
+    workload: PolicyResource | None, index: StackIndex, _config: Mapping[str, Any]
+) -> Iterable[str]:
+    assert workload is not None
+    kind = workload.resource_type.rsplit(":", 1)[-1]
+    name = dig(workload.props, "metadata", "name", default=workload.name)
+    namespace = dig(workload.props, "metadata", "namespace", default="default")
+    replicas = int(dig(workload.props, "spec", "replicas", default=1))
+    for hpa in index.by_type(HPA):
+        target = mapping(dig(hpa.props, "spec", "scaleTargetRef"))
+        same_ns = dig(hpa.props, "metadata", "namespace", default="default") == namespace
+        if same_ns and target.get("kind") == kind and target.get("name") == name:
+            replicas = max(replicas, int(dig(hpa.props, "spec", "minReplicas", default=1)))
+    if replicas < 2:
+        return
+    labels = mapping(dig(workload.props, "spec", "template", "metadata", "labels")) or mapping(
+        dig(workload.props, "spec", "selector", "matchLabels")
+    )
+    for pdb in index.by_type(PDB):
+        selector = mapping(dig(pdb.props, "spec", "selector", "matchLabels"))
+        same_ns = dig(pdb.props, "metadata", "namespace", default="default") == namespace
+        if same_ns and selector and all(labels.get(k) == v for k, v in selector.items()):
+            return
+    yield f"{kind} {workload.name} runs {replicas} replicas with no PodDisruptionBudget"
+
+
+@resource_rule(
+    id="k8s-not-default-namespace",
+    area="kubernetes",
+    types=(*WORKLOADS, *NAMESPACED),
+    description="Objects live in a dedicated namespace, never `default`.",
+    severity=LOW,
+    remediation="Set metadata.namespace to the workload's namespace (declared by the platform).",
+    controls=("CIS EKS 4.6.2", "CKV_K8S_21"),
+    on_unknown="pass",
+)
+def k8s_not_default_namespace(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
+    namespace = dig(props, "metadata", "namespace")
+    if namespace in (None, "", "default"):
+        yield f"metadata.namespace is {namespace or 'unset'}: the object lands in `default`"
+
+
+@resource_rule(
+    id="k8s-no-plain-secret",
+    area="kubernetes",
+    types=(SECRET,),
+    description="No Kubernetes Secret carries data in the program: secrets come from AWS via external-secrets.",
+    severity=HIGH,
+    remediation="Store the value in Secrets Manager and declare an ExternalSecret that syncs it into the namespace.",
+    controls=("CIS EKS 4.4.2", "CKV_SECRET_6"),
+    on_unknown="fail",
+)
+def k8s_no_plain_secret(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
+    if props.get("type") in ("kubernetes.io/tls", "kubernetes.io/service-account-token"):
+        return
+    for key in ("data", "stringData"):
+        if mapping(props.get(key)):
+            yield f"Secret {dig(props, 'metadata', 'name', default='?')} has {key} in the manifest (and in state)"
+
+
+@resource_rule(
+    id="helm-chart-version-pinned",
+    area="kubernetes",
+    types=HELM_CHARTS,
+    description="Helm charts are pinned to an exact version (or an OCI digest), never latest or a range.",
+    severity=MEDIUM,
+    remediation="Set version='<x.y.z>' on the Chart; upgrade it deliberately in a reviewed change.",
+    controls=(),
+    on_unknown="fail",
+)
+def helm_chart_version_pinned(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
+    chart = str(props.get("chart", ""))
+    if "@sha256:" in chart:
+        return
+    version = props.get("version")
+    if not version:
+        yield f"chart {chart} has no version: every deploy may pull a different chart"
+    elif not SEMVER_PIN.match(str(version)):
+        yield f"chart {chart} version {version!r} is a range, not an exact version"
