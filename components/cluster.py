@@ -17,8 +17,8 @@ CSI driver run with their own IRSA roles, so the node role carries neither ENI n
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -46,6 +46,8 @@ class ClusterArgs:
     secrets_kms_key_arn: the platform's `eks` key, envelope-encrypting Kubernetes secrets.
     logs_kms_key_arn: the platform's `logs` key, encrypting the control-plane log group.
     aws: account, partition and region, for ARNs of roles and AWS managed policies.
+    node_tags: tags the node groups' instances, volumes and ENIs carry (EC2 launches them, outside Pulumi's
+        tagging, so cost allocation and ownership would otherwise be missing). Default: none.
     """
 
     config: ClusterConfig
@@ -55,6 +57,7 @@ class ClusterArgs:
     secrets_kms_key_arn: pulumi.Input[str]
     logs_kms_key_arn: pulumi.Input[str]
     aws: AwsContext
+    node_tags: Mapping[str, str] = field(default_factory=dict)
 
 
 def role_arn(aws_ctx: AwsContext, role_name: str) -> str:
@@ -309,7 +312,7 @@ class Cluster(PlatformComponent):
             monitoring=aws.ec2.LaunchTemplateMonitoringArgs(enabled=True),
             tag_specifications=[
                 aws.ec2.LaunchTemplateTagSpecificationArgs(
-                    resource_type=kind, tags={"Name": f"{args.cluster_name}-{key}"}
+                    resource_type=kind, tags={**args.node_tags, "Name": f"{args.cluster_name}-{key}"}
                 )
                 for kind in ("instance", "volume", "network-interface")
             ],

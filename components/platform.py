@@ -94,6 +94,7 @@ class Platform(PlatformComponent):
                 secrets_kms_key_arn=self.identity.key_arns["eks"],
                 logs_kms_key_arn=self.identity.key_arns["logs"],
                 aws=aws_ctx,
+                node_tags={**config.mandatory_tags(), "component": Cluster.area},
             ),
             components,
         )
@@ -118,7 +119,7 @@ class Platform(PlatformComponent):
                 node_security_group_id=self.cluster.node_security_group_id,
                 imds_hop_limit=config.cluster.imds_hop_limit,
                 secrets_path_prefix=f"{PROJECT}/{config.stack}/",
-                node_tags={**config.mandatory_tags(), "component": "addons"},
+                node_tags={**config.mandatory_tags(), "component": Addons.area},
                 aws=aws_ctx,
             ),
             self.child_opts(

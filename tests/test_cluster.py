@@ -193,6 +193,19 @@ def test_launch_templates_require_imdsv2_and_encrypt_gp3_root_volumes(plan_of) -
             assert template.inputs["vpcSecurityGroupIds"] == [f"sg-ai-platform-{stack}-node"]
 
 
+def test_node_instances_volumes_and_enis_carry_the_stack_tags(plan_of) -> None:
+    """EC2 launches node instances outside Pulumi: the launch template must hand them the cost/ownership tags."""
+    plan = plan_of("prod")
+    for key, group in node_groups(plan).items():
+        specs = launch_template_of(plan, group).inputs["tagSpecifications"]
+        assert {spec["resourceType"] for spec in specs} == {"instance", "volume", "network-interface"}
+        for spec in specs:
+            tags = spec["tags"]
+            assert tags["owner"] == "platform-team", key
+            assert (tags["environment"], tags["stack"], tags["component"]) == ("prod", "prod", "cluster")
+            assert tags["cost-center"] == stack_config("prod").tags["cost-center"]
+
+
 def test_node_groups_take_sizes_labels_and_taints_from_config(plan_of) -> None:
     groups = node_groups(plan_of("dev", COMPLETE))
     assert set(groups) == {"system", "batch"}
