@@ -177,3 +177,45 @@ def test_malformed_configs_always_raise_the_config_error(raw: dict[str, Any]) ->
     except StackConfigError as error:
         problems = error.problems or ["<empty>"]
     assert all(line.startswith("Pulumi.dev.yaml: ") for line in problems)
+
+
+# --- property-based, near-valid: one key of a shipped stack set to something random -------------------------------
+# Garbage everywhere stops at the first field errors; a single bad key in an otherwise valid stack reaches the
+# cross-field and cross-section checks too, where an unguarded comparison would raise TypeError.
+
+def _section_models() -> dict[str, type]:
+    from pydantic import BaseModel
+
+    from components.config import StackConfig
+
+    models = {}
+    for name, field in StackConfig.model_fields.items():
+        for candidate in (field.annotation, *getattr(field.annotation, "__args__", ())):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                models[name] = candidate
+    return models
+
+
+_SECTIONS = _section_models()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    stack=st.sampled_from(STACKS),
+    section=st.sampled_from(sorted(_SECTIONS)),
+    data=st.data(),
+    value=st.one_of(_values, st.integers(-10, 10**6), st.sampled_from(["", "0", "true", "latest", "10.0.0.0/8"])),
+)
+def test_one_random_key_in_a_shipped_stack_never_crashes_the_loader(stack, section, data, value) -> None:
+    from ops.engine import read_stack_config
+
+    raw = read_stack_config(stack)
+    field = data.draw(st.sampled_from(sorted(_SECTIONS[section].model_fields)), label="field")
+    current = raw.get(f"ai-platform:{section}")
+    raw[f"ai-platform:{section}"] = {**(current if isinstance(current, dict) else {}), field: value}
+    problems: list[str] = []
+    try:
+        load_stack_config(stack, raw)
+    except StackConfigError as error:
+        problems = error.problems or ["<empty>"]
+    assert all(line.startswith(f"Pulumi.{stack}.yaml: ") for line in problems)
