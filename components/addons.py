@@ -793,7 +793,7 @@ class Addons(PlatformComponent):
     def _karpenter(self, name: str, args: AddonsArgs) -> None:
         addon, cluster = args.config.karpenter, args.cluster_name
         self.karpenter_node_role_name = f"{cluster}-karpenter-node"
-        nodes = node_role(
+        nodes, node_policies = node_role(
             f"{name}-karpenter-node",
             aws_ctx=args.aws,
             parent=self,
@@ -905,7 +905,8 @@ class Addons(PlatformComponent):
                     tags={**args.node_tags, "Name": f"{cluster}-karpenter"},
                 )
             ),
-            opts=pulumi.ResourceOptions.merge(after_crds, pulumi.ResourceOptions(depends_on=[nodes])),
+            # Karpenter launches nodes as soon as the class exists: the role must carry its policies by then.
+            opts=pulumi.ResourceOptions.merge(after_crds, pulumi.ResourceOptions(depends_on=[nodes, *node_policies])),
         )
         self.node_pool = k8s.apiextensions.CustomResource(
             f"{name}-karpenter-nodepool",

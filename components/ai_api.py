@@ -28,7 +28,7 @@ import pulumi_kubernetes as k8s
 from components.base import AwsContext, PlatformComponent
 from components.config import PROJECT, ApiConfig
 from components.identity import workload_role
-from components.secret_access import single_secret_store
+from components.secret_access import WAIT_FOR_READY, single_secret_store
 
 APP = "ai-api"
 CONTAINER_PORT = 8080
@@ -515,11 +515,12 @@ class AiApi(PlatformComponent):
             opts=in_namespace,
             description=f"external-secrets for ai-api ({args.stack}): read the database secret",
         )
-        k8s.apiextensions.CustomResource(
+        # Counts as created once the Secret exists: the pods below reference it and wait for it.
+        database_secret = k8s.apiextensions.CustomResource(
             f"{name}-database-secret",
             api_version="external-secrets.io/v1",
             kind="ExternalSecret",
-            metadata=metadata(DATABASE_SECRET),
+            metadata=metadata(DATABASE_SECRET, annotations=dict(WAIT_FOR_READY)),
             spec={
                 "refreshInterval": config.secret_refresh_interval,
                 "secretStoreRef": {"kind": "SecretStore", "name": SECRETS_READER},
@@ -547,7 +548,9 @@ class AiApi(PlatformComponent):
         template = pod_template(config, image, config_map_name, config_hash)
         workload_metadata = metadata(APP)
         # The HPA owns the replica count once running: a deployment must not reset it.
-        workload_opts = self.child_opts(depends_on=[*args.depends_on, self.namespace], ignore_changes=["spec.replicas"])
+        workload_opts = self.child_opts(
+            depends_on=[*args.depends_on, self.namespace, database_secret], ignore_changes=["spec.replicas"]
+        )
         common_spec = {
             "replicas": config.replicas,
             "revisionHistoryLimit": 10,

@@ -153,11 +153,11 @@ class Cluster(PlatformComponent):
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(self.eks.kubeconfig_json)
 
         before_nodes = self._addons_before_nodes(name, args)
-        self.node_role = node_role(
+        self.node_role, node_policies = node_role(
             f"{name}-node", aws_ctx=aws_ctx, parent=self, description=f"EKS managed nodes of {args.cluster_name}"
         )
         self.node_groups: dict[str, aws.eks.NodeGroup] = {
-            key: self._node_group(name, key, group, args, depends_on=before_nodes)
+            key: self._node_group(name, key, group, args, depends_on=[*before_nodes, *node_policies])
             for key, group in config.node_groups.items()
         }
         self._addons_after_nodes(name, args, depends_on=list(self.node_groups.values()))

@@ -649,7 +649,7 @@ class EksAddonVersions(Section):
     """Pinned EKS managed add-on versions (`aws eks describe-addon-versions --kubernetes-version <v>`)."""
 
     vpc_cni: EksAddonVersion = Field("v1.20.4-eksbuild.2", description="vpc-cni (network policy enforcement on).")
-    kube_proxy: EksAddonVersion = Field("v1.34.0-eksbuild.2", description="kube-proxy; same minor as the cluster.")
+    kube_proxy: EksAddonVersion = Field("v1.34.1-eksbuild.2", description="kube-proxy; same minor as the cluster.")
     coredns: EksAddonVersion = Field("v1.12.3-eksbuild.1", description="coredns.")
     ebs_csi_driver: EksAddonVersion = Field("v1.48.0-eksbuild.2", description="aws-ebs-csi-driver (own IRSA role).")
 
@@ -786,6 +786,18 @@ class KarpenterConfig(HelmAddonConfig):
     disruption_budget: str = Field(
         "10%", pattern=r"^(\d+|\d{1,3}%)$", description="Nodes (count or %) Karpenter may disrupt at once."
     )
+
+
+# Newest Kubernetes minor each Karpenter minor supports (karpenter.sh compatibility matrix, checked 2026-11). Karpenter
+# on a newer cluster is unsupported and may fail to launch nodes; minors not listed (newer releases) are not judged.
+KARPENTER_MAX_KUBERNETES: dict[str, str] = {
+    "1.5": "1.33", "1.6": "1.34", "1.7": "1.34", "1.8": "1.34", "1.9": "1.35", "1.10": "1.35", "1.11": "1.35",
+}  # fmt: skip
+
+
+def _minor_tuple(version: str) -> tuple[int, int]:
+    major, minor = version.split(".")[:2]
+    return int(major), int(minor)
 
 
 class AddonsConfig(Section):
@@ -1208,6 +1220,15 @@ class StackConfig(Section):
             raise _FieldError(
                 "network.availability_zones",
                 f"{', '.join(wrong)} not in region {self.region}; allowed: {self.region}a, {self.region}b, ...",
+            )
+        karpenter = self.addons.karpenter
+        karpenter_minor = ".".join(karpenter.chart_version.split(".")[:2])
+        newest = KARPENTER_MAX_KUBERNETES.get(karpenter_minor)
+        if karpenter.enabled and newest and _minor_tuple(self.cluster.version) > _minor_tuple(newest):
+            raise _FieldError(
+                "addons.karpenter.chart_version",
+                f"Karpenter {karpenter.chart_version} supports Kubernetes up to {newest} but cluster.version is "
+                f"{self.cluster.version}; allowed: a Karpenter release supporting {self.cluster.version}",
             )
         if self.backup.continuous_backup and self.database.backup_retention_days != self.backup.daily_retention_days:
             # AWS Backup's continuous backup takes over the cluster's automated-backup retention: two values drift.

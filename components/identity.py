@@ -213,10 +213,14 @@ def service_trust_policy(aws_ctx: AwsContext, service: str, *, source_account_gu
 
 def node_role(
     name: str, *, aws_ctx: AwsContext, parent: pulumi.Resource, description: str, role_name: str | None = None
-) -> aws.iam.Role:
+) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
     """An IAM role for EKS worker nodes (managed node groups, Karpenter nodes): only EC2 may assume it, with the
     policies of `NODE_MANAGED_POLICIES`. `role_name` fixes the IAM name when something refers to it by name
-    (Karpenter's EC2NodeClass). Children are `<name>-role` and one attachment per policy."""
+    (Karpenter's EC2NodeClass). Children are `<name>-role` and one attachment per policy.
+
+    Returns the role and its attachments: whatever launches nodes with the role must depend on the attachments
+    too (a node without AmazonEKSWorkerNodePolicy never joins; deleting them first leaves EKS unable to clean
+    up instances and ENIs), since referencing the role's ARN only orders it after the role itself."""
     role = aws.iam.Role(
         f"{name}-role",
         name=role_name,
@@ -225,11 +229,13 @@ def node_role(
         max_session_duration=3600,
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    for policy in NODE_MANAGED_POLICIES:
+    attachments = [
         aws.iam.RolePolicyAttachment(
             f"{name}-{policy}",
             role=role.name,
             policy_arn=f"arn:{aws_ctx.partition}:iam::aws:policy/{policy}",
             opts=pulumi.ResourceOptions(parent=parent),
         )
-    return role
+        for policy in NODE_MANAGED_POLICIES
+    ]
+    return role, attachments

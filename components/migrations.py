@@ -29,7 +29,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.base import AwsContext, PlatformComponent
-from components.secret_access import single_secret_store
+from components.secret_access import WAIT_FOR_READY, single_secret_store
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "db" / "migrations"
 # A PostgreSQL client pinned by version (never `latest`); its major is >= the server's (pg_dump/psql compatible).
@@ -87,6 +87,7 @@ class DatabaseMigrationsArgs:
     migrations_dir: directory of the `*.sql` files (default `db/migrations` of the project).
     depends_on: what must be running before the Job starts (the database component with its writer instance, the
         external-secrets add-on); the Job would otherwise fail its retries against a cluster without instances.
+        The SecretStore and ExternalSecret wait for it as well: their CRDs come from the external-secrets add-on.
     """
 
     master_user_secret_arn: pulumi.Input[str]
@@ -129,6 +130,9 @@ class DatabaseMigrations(PlatformComponent):
             opts=self.child_opts(),
         )
         in_namespace = self.child_opts(depends_on=[namespace])
+        # The SecretStore and ExternalSecret kinds exist only once the external-secrets chart has installed their
+        # CRDs (and its webhook runs): they wait for `args.depends_on` too, not just for the namespace.
+        after_addons = self.child_opts(depends_on=[namespace, *args.depends_on])
         # The master secret is RDS-named, outside the shared store's prefix: this namespace reads it on its own.
         self.secrets_role, secret_store = single_secret_store(
             name,
@@ -141,7 +145,7 @@ class DatabaseMigrations(PlatformComponent):
             aws_ctx=args.aws,
             labels=LABELS,
             parent=self,
-            opts=in_namespace,
+            opts=after_addons,
             description="external-secrets for the database migrations: read the RDS-managed master secret",
         )
 
@@ -149,7 +153,13 @@ class DatabaseMigrations(PlatformComponent):
             f"{name}-master-credentials",
             api_version="external-secrets.io/v1",
             kind="ExternalSecret",
-            metadata={"name": secret_name, "namespace": args.namespace, "labels": LABELS},
+            # Created once the Secret is synced, so the Job below never starts without its credentials.
+            metadata={
+                "name": secret_name,
+                "namespace": args.namespace,
+                "labels": LABELS,
+                "annotations": dict(WAIT_FOR_READY),
+            },
             spec={
                 # Hourly: a rotated password reaches the Secret within the hour (and each new Job reads it fresh).
                 "refreshInterval": "1h",
@@ -160,7 +170,7 @@ class DatabaseMigrations(PlatformComponent):
                     for key in ("username", "password")
                 ],
             },
-            opts=self.child_opts(depends_on=[namespace, secret_store]),
+            opts=self.child_opts(depends_on=[namespace, secret_store, *args.depends_on]),
         )
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-sql",

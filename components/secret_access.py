@@ -19,6 +19,12 @@ import pulumi_kubernetes as k8s
 from components.base import AwsContext
 from components.identity import workload_role
 
+# Pulumi's Kubernetes provider waits for this condition before it reports the object created: a store that has
+# validated its credentials, an ExternalSecret whose Kubernetes Secret exists. Whatever depends on them (the
+# ExternalSecret on its store, a Job or pods on the Secret) then starts against something that works, instead of
+# racing the controller's first reconcile.
+WAIT_FOR_READY = {"pulumi.com/waitFor": "condition=Ready"}
+
 
 def single_secret_statements(
     aws_ctx: AwsContext, secret_arn: pulumi.Input[str], kms_key_arn: pulumi.Input[str]
@@ -61,9 +67,11 @@ def single_secret_store(
 ) -> tuple[aws.iam.Role, k8s.apiextensions.CustomResource]:
     """Declare the role, ServiceAccount and `SecretStore` (both named `store_name`) in `namespace`.
 
-    `opts` carries the parent, the Kubernetes provider and the dependency on the namespace. Children are named
+    `opts` carries the parent, the Kubernetes provider and the dependencies on the namespace and on the
+    external-secrets add-on (the chart installing the `SecretStore` CRD). Children are named
     `<name>-secrets-role`, `<name>-secrets-policy`, `<name>-secrets-service-account` and `<name>-secret-store`.
-    Returns the role and the store (ExternalSecrets depend on the store).
+    The store waits for its ServiceAccount (it authenticates as it) and counts as created once Ready. Returns the
+    role and the store (ExternalSecrets depend on the store).
     """
     role = workload_role(
         f"{name}-secrets",
@@ -76,7 +84,7 @@ def single_secret_store(
         description=description,
     )
     metadata = {"name": store_name, "namespace": namespace, "labels": dict(labels)}
-    k8s.core.v1.ServiceAccount(
+    service_account = k8s.core.v1.ServiceAccount(
         f"{name}-secrets-service-account",
         metadata={**metadata, "annotations": {"eks.amazonaws.com/role-arn": role.arn}},
         automount_service_account_token=False,
@@ -86,7 +94,7 @@ def single_secret_store(
         f"{name}-secret-store",
         api_version="external-secrets.io/v1",
         kind="SecretStore",
-        metadata=metadata,
+        metadata={**metadata, "annotations": dict(WAIT_FOR_READY)},
         spec={
             "provider": {
                 "aws": {
@@ -96,6 +104,6 @@ def single_secret_store(
                 }
             }
         },
-        opts=opts,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[service_account])),
     )
     return role, store

@@ -2,7 +2,8 @@
 
 Every bucket is versioned, owner-enforced (no ACLs), closed to the public by all four public-access-block flags,
 reachable only over TLS 1.2+, lifecycle-managed (cheaper tiers for cold objects, expiry of superseded versions,
-abort of abandoned multipart uploads) and logs its access to the `logs` bucket. Data buckets are encrypted with the
+abort of abandoned multipart uploads) and logs its access to the `logs` bucket (except that bucket itself: logging
+into itself would loop). Data buckets are encrypted with the
 platform's storage key (SSE-KMS with bucket keys, so KMS is called once per bucket-key period, not per object).
 
 The `logs` bucket is the documented exception: S3 server access logs and ALB access logs can only be delivered to a
@@ -153,6 +154,7 @@ class Storage(PlatformComponent):
         arns = {key: f"arn:{aws_ctx.partition}:s3:::{bucket}" for key, bucket in names.items()}
 
         self.buckets: dict[BucketKey, aws.s3.Bucket] = {}
+        policies: dict[BucketKey, aws.s3.BucketPolicy] = {}
         for key in BUCKET_KEYS:
             locked = key == "exports" and config.exports_object_lock
             bucket = aws.s3.Bucket(
@@ -175,9 +177,9 @@ class Storage(PlatformComponent):
             )
             statements = deny_insecure_transport(arns[key])
             if key == "logs":
-                sources = list(arns.values())
+                sources = [arn for source, arn in arns.items() if source != "logs"]
                 statements = log_delivery_statements(arns[key], sources, aws_ctx) + statements
-            aws.s3.BucketPolicy(
+            policies[key] = aws.s3.BucketPolicy(
                 f"{name}-{key}-policy",
                 bucket=bucket.id,
                 policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
@@ -204,16 +206,21 @@ class Storage(PlatformComponent):
                     opts=self.child_opts(depends_on=[versioning]),
                 )
 
-        # Access logging once the logs bucket (and its delivery policy) exists. The logs bucket logs to itself under
-        # its own prefix: delivery batches logs, so this adds one small record per delivered file, not a loop.
+        # Access logging once the logs bucket (and its delivery policy) exists. The logs bucket itself does not log:
+        # S3 documents that a bucket delivering its access logs to itself produces an endless loop of log records
+        # (each delivery is an access that is logged and delivered in turn), and the policy pack exempts
+        # log-delivery buckets from FSBP S3.9 for that reason.
         for key, bucket in self.buckets.items():
+            if key == "logs":
+                continue
             aws.s3.BucketLogging(
                 f"{name}-{key}-logging",
                 bucket=bucket.id,
                 target_bucket=self.buckets["logs"].id,
                 target_prefix=f"{S3_ACCESS_LOG_PREFIX}{key}/",
                 target_object_key_format={"partitioned_prefix": {"partition_date_source": "EventTime"}},
-                opts=self.child_opts(),
+                # With ACLs disabled, only the logs bucket's policy lets S3 log delivery write: it must come first.
+                opts=self.child_opts(depends_on=[policies["logs"]]),
             )
 
         self.bucket_names: dict[BucketKey, pulumi.Output[str]] = {k: b.bucket for k, b in self.buckets.items()}

@@ -176,6 +176,21 @@ def test_karpenter_nodes_join_through_an_access_entry_for_their_role(plan_of) ->
     assert entry.urn in karpenter.dependencies, "Karpenter must not launch nodes that cannot join"
 
 
+def test_karpenter_node_class_exists_only_once_its_role_has_its_policies(plan_of) -> None:
+    """Karpenter launches nodes as soon as the EC2NodeClass exists; their role must already carry the node
+    policies, or the first nodes never join."""
+    plan = plan_of("prod")
+    [node_class] = addon_resources(plan, "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass")
+    role = plan.by_name("prod-addons-karpenter-node-role")
+    attachments = [
+        r.urn
+        for r in addon_resources(plan, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if role.urn in r.propertyDependencies.get("role", [])
+    ]
+    assert len(attachments) == 3
+    assert set(attachments) <= set(node_class.dependencies)
+
+
 def test_karpenter_controller_may_pass_only_the_node_role(plan_of) -> None:
     plan = plan_of("prod")
     role = role_of_chart(plan, charts(plan)["karpenter"])
@@ -345,3 +360,46 @@ def test_bad_addon_config_is_one_clear_line() -> None:
     assert "ai-platform:addons.karpenter.capacity_types.0: 'reserved' is not a valid choice" in text
     assert "ai-platform:addons.vpa.replicas: 0 is out of range; allowed: >= 1" in text
     assert "ai-platform:addons.cert_manager: unknown key; allowed: argo_rollouts, external_secrets, karpenter" in text
+
+
+def test_karpenter_must_support_the_clusters_kubernetes_version() -> None:
+    """Karpenter 1.8 supports Kubernetes up to 1.34: a cluster upgraded without Karpenter is refused up front."""
+    from components.config import StackConfigError
+
+    cluster = {"version": "1.35", "addon_versions": {"kube_proxy": "v1.35.3-eksbuild.2"}}
+    with pytest.raises(StackConfigError) as error:
+        stack_config("dev", {"ai-platform:cluster": cluster})
+    assert error.value.problems == [
+        "Pulumi.dev.yaml: ai-platform:addons.karpenter.chart_version: Karpenter 1.8.1 supports Kubernetes up to "
+        "1.34 but cluster.version is 1.35; allowed: a Karpenter release supporting 1.35"
+    ]
+    upgraded = stack_config(
+        "dev", {"ai-platform:cluster": cluster, "ai-platform:addons": {"karpenter": {"chart_version": "1.11.1"}}}
+    )
+    assert upgraded.cluster.version == "1.35"
+
+
+# The chart that installs each custom resource's CRD (API group -> add-on key).
+CRD_CHARTS = {
+    "external-secrets.io": "external_secrets",
+    "karpenter.sh": "karpenter",
+    "karpenter.k8s.aws": "karpenter",
+    "argoproj.io": "argo_rollouts",
+}
+
+
+def test_every_custom_resource_waits_for_the_chart_installing_its_crd(plan_of, any_stack) -> None:
+    """A custom resource sent before its CRD exists fails a real `pulumi up` (no such kind): whichever component
+    declares it, it must depend on the chart that installs the CRD (which resolves once the chart's objects,
+    CRDs and webhooks included, are ready)."""
+    plan = plan_of(any_stack)
+    found = charts(plan)
+    checked = 0
+    for resource in kubernetes_objects(plan):
+        group = resource.inputs.get("apiVersion", "").split("/")[0]
+        if group not in CRD_CHARTS:
+            continue
+        checked += 1
+        chart = found[CRD_CHARTS[group]]
+        assert chart.urn in resource.dependencies, f"{resource.name} does not wait for {chart.name}"
+    assert checked >= 4

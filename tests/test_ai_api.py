@@ -616,3 +616,38 @@ def test_the_offline_plan_names_each_stacks_release_strategy() -> None:
     assert render_releases(build_plan("dev")) == [
         "release: Deployment ai-api/ai-api: rolling (maxSurge 25%, maxUnavailable 0), 1 replicas"
     ]
+
+
+def test_pods_start_only_once_database_url_is_synced(any_plan: tuple[str, Plan]) -> None:
+    """The ExternalSecret counts as created only when Ready (its Secret exists); the workload waits for it, so
+    a first `pulumi up` never sits on pods failing with a missing DATABASE_URL secret."""
+    _, plan = any_plan
+    [external_secret] = [
+        r for r in workload_resources(plan) if r.inputs.get("kind") == "ExternalSecret"
+    ]
+    assert external_secret.inputs["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Ready"
+    [store] = [r for r in workload_resources(plan) if r.inputs.get("kind") == "SecretStore"]
+    assert store.urn in external_secret.dependencies
+    [workload_resource] = [
+        r for r in workload_resources(plan)
+        if r.inputs.get("kind") in ("Deployment", "Rollout") and r.inputs["metadata"]["name"] == "ai-api"
+    ]  # fmt: skip
+    assert external_secret.urn in workload_resource.dependencies
+
+
+def test_edge_and_pods_wait_for_the_log_bucket_policy_and_the_schema(any_plan: tuple[str, Plan]) -> None:
+    """The ALB rejects access logging to a bucket whose policy does not yet admit Elastic Load Balancing, and pods
+    started before the migrations Job has run face a database without its schema (or without instances)."""
+    _, plan = any_plan
+    logs_policy = next(
+        r for r in plan.by_type("aws:s3/bucketPolicy:BucketPolicy") if "-logs-" in r.inputs["bucket"]
+    )
+    migrations_job = plan.by_type("kubernetes:batch/v1:Job")[0]
+    resources = workload_resources(plan)
+    [ingress] = [r for r in resources if r.inputs.get("kind") == "Ingress"]
+    [workload_resource] = [
+        r for r in resources
+        if r.inputs.get("kind") in ("Deployment", "Rollout") and r.inputs["metadata"]["name"] == "ai-api"
+    ]  # fmt: skip
+    assert logs_policy.urn in ingress.dependencies
+    assert migrations_job.urn in workload_resource.dependencies

@@ -318,6 +318,23 @@ def test_cni_and_kube_proxy_come_before_nodes_and_coredns_ebs_after(plan_of) -> 
     assert group.urn in found["aws-ebs-csi-driver"].dependencies
 
 
+def test_node_groups_wait_for_every_policy_of_their_role(plan_of, any_stack) -> None:
+    """Referencing the role's ARN orders a node group after the role only: without the attachments first, nodes
+    start without AmazonEKSWorkerNodePolicy (and on delete, EKS loses the rights to clean its instances up)."""
+    plan = plan_of(any_stack)
+    for group in plan.by_type(NODE_GROUP):
+        role_urn = next(
+            urn for urn in group.propertyDependencies["nodeRoleArn"] if plan.get(urn).type == "aws:iam/role:Role"
+        )
+        attachments = [
+            r.urn
+            for r in plan.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+            if plan.get(role_urn).urn in r.propertyDependencies.get("role", [])
+        ]
+        assert len(attachments) == 3
+        assert set(attachments) <= set(group.dependencies), group.name
+
+
 # --- config validation --------------------------------------------------------------------------------------------
 
 

@@ -372,3 +372,23 @@ def test_job_waits_for_every_database_instance_and_the_synced_secret(plan_of) ->
     waits_for = set(job.dependencies)
     assert {i.urn for i in instances(plan)} <= waits_for
     assert plan.by_name("prod-db-migrations-master-credentials").urn in waits_for
+
+
+def test_secret_store_and_external_secret_wait_for_the_external_secrets_crds(plan_of) -> None:
+    """Under a real engine a SecretStore created before the external-secrets chart fails: its kind does not exist."""
+    plan = plan_of("prod")
+    chart = plan.by_name("prod-addons-external-secrets")
+    for name in ("prod-db-migrations-secret-store", "prod-db-migrations-master-credentials"):
+        assert chart.urn in plan.by_name(name).dependencies, name
+
+
+def test_job_starts_only_once_the_credentials_secret_is_synced(plan_of) -> None:
+    """The provider reports the ExternalSecret (and its store) created only when Ready: the Secret then exists."""
+    plan = plan_of("prod")
+    store = plan.by_name("prod-db-migrations-secret-store")
+    external_secret = plan.by_name("prod-db-migrations-master-credentials")
+    for resource in (store, external_secret):
+        assert resource.inputs["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Ready"
+    assert plan.by_name("prod-db-migrations-secrets-service-account").urn in store.dependencies
+    assert store.urn in external_secret.dependencies
+    assert external_secret.urn in plan.by_name("prod-db-migrations-job").dependencies

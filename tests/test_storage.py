@@ -52,9 +52,29 @@ def test_every_bucket_has_all_its_companion_resources(plan_of, any_stack) -> Non
         assert all(block[flag] is True for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
                                                     "restrictPublicBuckets")), key  # fmt: skip
         assert companion(plan, bucket, "ownership").inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+        if key == "logs":
+            continue  # see test_logs_bucket_does_not_log_into_itself
         logging = companion(plan, bucket, "logging").inputs
         assert logging["targetBucket"] == buckets(plan)["logs"].inputs["bucket"]
         assert logging["targetPrefix"] == f"s3/{key}/"
+
+
+def test_access_logging_starts_once_the_logs_bucket_admits_log_delivery(plan_of) -> None:
+    """The logs bucket has no ACLs: until its policy grants logging.s3 the right to write, nothing is delivered."""
+    plan = plan_of("prod")
+    logs_policy = companion(plan, buckets(plan)["logs"], "policy")
+    for logging in plan.by_type(COMPANIONS["logging"]):
+        assert logs_policy.urn in logging.dependencies, logging.name
+
+
+def test_logs_bucket_does_not_log_into_itself(plan_of, any_stack) -> None:
+    """S3: a bucket delivering server access logs to itself loops forever (every delivery is logged, delivered,
+    logged again...), growing the bucket and the bill; the log-delivery bucket is exempt from access logging."""
+    plan = plan_of(any_stack)
+    logs = buckets(plan)["logs"]
+    loggings = plan.by_type(COMPANIONS["logging"])
+    assert not [r for r in loggings if r.inputs.get("bucket") == logs.inputs["bucket"]]
+    assert len(loggings) == len(buckets(plan)) - 1
 
 
 def test_data_buckets_use_the_storage_key_with_bucket_keys(plan_of, any_stack) -> None:
@@ -107,7 +127,7 @@ def test_logs_bucket_accepts_s3_and_alb_log_delivery_only_for_this_account(plan_
     assert s3["Resource"] == f"{arn}/s3/*"
     assert s3["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
     assert sorted(s3["Condition"]["ArnLike"]["aws:SourceArn"]) == sorted(
-        f"arn:aws:s3:::{b.inputs['bucket']}" for b in buckets(plan).values()
+        f"arn:aws:s3:::{b.inputs['bucket']}" for key, b in buckets(plan).items() if key != "logs"
     )
     alb = statements["AlbAccessLogDelivery"]
     # us-east-1 predates August 2022: ELB delivers from its regional account.
