@@ -38,9 +38,11 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from ops.engine import PROJECT, PROJECT_DIR, UNKNOWN, Plan, RecordedResource, plan_stack, read_stack_config
 from policy.rules import ENVIRONMENTS, RULES, PackConfigError, enforcement_for, load_pack_config, rule_config
+from policy.rules.core import ALL_ORIGINS, CHART, EKS, PROGRAM
 
 DOCS_PATH = PROJECT_DIR / "docs" / "policies.md"
 _SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
+ORIGIN_ORDER = (PROGRAM, EKS, CHART)
 
 
 class GateInputError(Exception):
@@ -338,24 +340,30 @@ def render_docs() -> str:
         "preview is judged: `pass` (typically a reference to a resource being created, checked again with real "
         "values during `pulumi up`) or `fail`.",
         "",
+        "*Origins* says whose resources a rule judges, read from the URN's parent-type chain: `program` (declared by "
+        "the platform program), `eks` (created by pulumi-eks inside `eks:index:Cluster`) and `chart` (rendered by a "
+        "`kubernetes:helm.sh/v4:Chart`). The offline gate sees only `program` resources (a remote component is one "
+        "resource); a real `pulumi preview` also shows the pack the `eks` and `chart` ones.",
+        "",
         f"{len(RULES)} rules.",
         "",
         (
-            "| id | kind | resource types | severity | enforcement (dev / staging / prod) | unknown | controls | "
-            "description |"
+            "| id | kind | resource types | severity | enforcement (dev / staging / prod) | unknown | origins | "
+            "controls | description |"
         ),
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for rule in RULES:
         levels = " / ".join(enforcement_for(rule, configs[env]).value for env in ENVIRONMENTS)
         types = "<br>".join(f"`{t}`" for t in rule.types) or "(whole stack)"
-        if len(rule.types) > 8:
+        if len(rule.types) > 20:  # the taggable-type list; shorter lists are shown in full
             module = rule.check.__module__.rsplit(".", 1)[-1]
             types = f"{len(rule.types)} taggable types (`TAGGABLE_TYPES` in `policy/rules/{module}.py`)"
         controls = ", ".join(rule.controls) or "—"
+        origins = "all" if rule.origins == ALL_ORIGINS else ", ".join(o for o in ORIGIN_ORDER if o in rule.origins)
         lines.append(
             f"| `{rule.id}` | {rule.kind} | {types} | {rule.severity.value} | {levels} | {rule.on_unknown} | "
-            f"{controls} | {rule.description.replace('|', '/')} |"
+            f"{origins} | {controls} | {rule.description.replace('|', '/')} |"
         )
     lines += ["", "## Remediation", ""]
     for rule in RULES:

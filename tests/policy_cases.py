@@ -42,9 +42,31 @@ def doc(*statements: dict[str, Any]) -> str:
 
 
 def res(
-    type_: str, name: str, props: dict[str, Any] | None = None, deps: tuple[str, ...] = (), protect: bool = False
+    type_: str,
+    name: str,
+    props: dict[str, Any] | None = None,
+    deps: tuple[str, ...] = (),
+    protect: bool = False,
+    urn: str | None = None,
 ) -> dict[str, Any]:
-    return {"type": type_, "name": name, "props": props or {}, "deps": deps, "protect": protect}
+    """A stack-rule resource spec; `urn` (default: a top-level program resource) says who created it."""
+    return {"type": type_, "name": name, "props": props or {}, "deps": deps, "protect": protect, "urn": urn}
+
+
+# Realistic URNs of a real preview: the whole parent-type chain, as the engine writes it.
+PLATFORM_URN = "urn:pulumi:prod::ai-platform::ai-platform:platform:Platform"
+
+
+def chart_urn(type_: str, chart: str, namespace: str, name: str) -> str:
+    """The URN of an object a `kubernetes.helm.v4.Chart` of the addons component renders (`<chart>:<ns>/<name>`)."""
+    chain = f"ai-platform:addons:Addons$kubernetes:helm.sh/v4:Chart${type_}"
+    return f"{PLATFORM_URN}${chain}::{chart}:{namespace}/{name}"
+
+
+def eks_urn(type_: str, name: str, *parents: str) -> str:
+    """The URN of a resource pulumi-eks creates inside the cluster component's `eks:index:Cluster`."""
+    chain = "$".join(["ai-platform:cluster:Cluster", "eks:index:Cluster", *parents, type_])
+    return f"{PLATFORM_URN}${chain}::prod-cluster-eks-{name}"
 
 
 @dataclass(frozen=True)
@@ -125,6 +147,10 @@ def deployment(
             "template": {"metadata": {"labels": {"app": "api"}}, "spec": spec},
         },
     }
+
+
+def single_replica(manifest: dict[str, Any]) -> dict[str, Any]:
+    return {**manifest, "spec": {**manifest["spec"], "replicas": 1}}
 
 
 def container(**changes: Any) -> dict[str, Any]:
@@ -590,6 +616,30 @@ CASES: dict[str, Case] = {
         "container api is privileged",
         k8s(deployment(container(securityContext=UO))),
     ),
+    "k8s-no-privilege-escalation": Case(
+        k8s(deployment()),
+        k8s(deployment(context(allowPrivilegeEscalation=True))),
+        "container api does not set allowPrivilegeEscalation: false",
+        k8s(deployment(context(allowPrivilegeEscalation=UB))),
+        # a vendor chart's Deployment is judged by k8s-chart-hardening (advisory), not here
+        extra_good=(
+            (
+                DEPLOYMENT,
+                deployment(context(allowPrivilegeEscalation=None)),
+                chart_urn(DEPLOYMENT, "prod-addons-karpenter", "kube-system", "karpenter"),
+            ),
+        ),
+    ),
+    "k8s-no-added-capabilities": Case(
+        k8s(deployment(context(capabilities={"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}))),
+        (
+            DEPLOYMENT,
+            deployment(context(capabilities={"drop": ["ALL"], "add": ["SYS_ADMIN"]})),
+            chart_urn(DEPLOYMENT, "prod-addons-metrics-server", "kube-system", "metrics-server"),
+        ),
+        "container api adds capabilities ['SYS_ADMIN']",
+        k8s(deployment(context(capabilities={"drop": ["ALL"], "add": US}))),
+    ),
     "k8s-no-host-namespaces": Case(
         k8s(deployment()),
         k8s(deployment(pod={"hostPID": True})),
@@ -675,6 +725,39 @@ CASES: dict[str, Case] = {
         ),
         "Secret db has stringData in the manifest",
         ("kubernetes:core/v1:Secret", {"type": "Opaque", "stringData": UO}),
+    ),
+    "k8s-chart-hardening": Case(
+        [
+            res(DEPLOYMENT, "ctl", deployment(), urn=chart_urn(DEPLOYMENT, "prod-addons-lbc", "kube-system", "ctl")),
+            res(
+                "kubernetes:policy/v1:PodDisruptionBudget",
+                "ctl-pdb",
+                {
+                    "metadata": {"name": "api", "namespace": "ai"},
+                    "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "api"}}},
+                },
+                urn=chart_urn("kubernetes:policy/v1:PodDisruptionBudget", "prod-addons-lbc", "kube-system", "ctl"),
+            ),
+        ],
+        [
+            res(
+                DEPLOYMENT,
+                "ctl",
+                single_replica(deployment(context(readOnlyRootFilesystem=False))),
+                urn=chart_urn(DEPLOYMENT, "prod-addons-lbc", "kube-system", "ctl"),
+            )
+        ],
+        "[k8s-read-only-root-fs] container api has a writable root filesystem",
+        [
+            res(
+                DEPLOYMENT,
+                "ctl",
+                deployment(context(readOnlyRootFilesystem=US)),
+                urn=chart_urn(DEPLOYMENT, "prod-addons-lbc", "kube-system", "ctl"),
+            )
+        ],
+        # the platform's own objects are judged by the mandatory rules, never here
+        extra_good=([res(DEPLOYMENT, "api", deployment(context(readOnlyRootFilesystem=False)))],),
     ),
     "helm-chart-version-pinned": Case(
         ("kubernetes:helm.sh/v4:Chart", {"chart": "aws-load-balancer-controller", "version": "1.9.2"}),

@@ -32,7 +32,7 @@ def _options(protect: bool = False) -> PolicyResourceOptions:
 def _stack(specs: list[dict[str, Any]]) -> list[PolicyResource]:
     by_name: dict[str, PolicyResource] = {}
     for spec in specs:
-        urn = URN.format(type=spec["type"], name=spec["name"])
+        urn = spec.get("urn") or URN.format(type=spec["type"], name=spec["name"])
         by_name[spec["name"]] = PolicyResource(
             spec["type"],
             unknown_checking_proxy(spec["props"]),
@@ -50,7 +50,8 @@ def _stack(specs: list[dict[str, Any]]) -> list[PolicyResource]:
 
 
 def run(rule: Rule, subject: Any, config: dict[str, Any] | None = None) -> list[str]:
-    """The messages `rule`'s CrossGuard policy reports for `subject` (a `(type, props)` or a list of specs)."""
+    """The messages `rule`'s CrossGuard policy reports for `subject`: a `(type, props)` (declared by the program),
+    a `(type, props, urn)` (the URN says who created it: the program, pulumi-eks or a chart), or a list of specs."""
     policy = rule.policy()
     reported: list[str] = []
 
@@ -58,11 +59,11 @@ def run(rule: Rule, subject: Any, config: dict[str, Any] | None = None) -> list[
         reported.append(message)
 
     if isinstance(policy, ResourceValidationPolicy):
-        type_, props = subject
+        type_, props, *given = subject
         args = ResourceValidationArgs(
             type_,
             unknown_checking_proxy(props),
-            URN.format(type=type_, name="subject"),
+            given[0] if given else URN.format(type=type_, name="subject"),
             "subject",
             _options(),
             None,

@@ -46,8 +46,39 @@ MANDATORY_TAG_KEYS: tuple[str, ...] = ("project", "stack", "environment", "compo
 # SSE-S3 (AES256) buckets, so such a bucket is exempt from SSE-KMS (and from logging into itself).
 LOG_DELIVERY_TAG = "ai-platform/log-delivery"
 
+# Who created a resource, read from its URN's parent-type chain (`Platform$Addons$kubernetes:helm.sh/v4:Chart$...`):
+# the platform program itself, pulumi-eks inside an `eks:index:*` component, or a Helm chart rendering its templates.
+# The offline gate sees a remote component as one resource; a real preview also shows the pack everything the
+# component creates, so a rule says which origins it judges (`Rule.origins`).
+Origin = Literal["program", "eks", "chart"]
+PROGRAM: Origin = "program"
+EKS: Origin = "eks"
+CHART: Origin = "chart"
+ALL_ORIGINS: frozenset[Origin] = frozenset({PROGRAM, EKS, CHART})
+HELM_CHART_TYPES = ("kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart")
+EKS_COMPONENT_PREFIX = "eks:index:"
+
 ResourceCheck = Callable[[str, Mapping[str, Any], Mapping[str, Any]], Iterable[str]]
 StackCheck = Callable[[PolicyResource | None, "StackIndex", Mapping[str, Any]], Iterable[str]]
+
+
+def parent_types(urn: str | None) -> list[str]:
+    """The types of a resource's ancestors, outermost first, from its URN
+    (`urn:pulumi:<stack>::<project>::<parent>$<parent>$<type>::<name>`; names may contain `::`)."""
+    parts = (urn or "").split("::", 3)
+    if len(parts) < 4 or not parts[0].startswith("urn:pulumi:"):
+        return []
+    return parts[2].split("$")[:-1]
+
+
+def origin_of(urn: str | None) -> Origin:
+    """Which origin a resource has: rendered by a Helm chart, created by pulumi-eks, or declared by the program."""
+    parents = parent_types(urn)
+    if any(t in HELM_CHART_TYPES for t in parents):
+        return CHART
+    if any(t.startswith(EKS_COMPONENT_PREFIX) for t in parents):
+        return EKS
+    return PROGRAM
 
 
 @dataclass(frozen=True)
@@ -75,6 +106,7 @@ class Rule:
     on_unknown: OnUnknown
     check: Callable[..., Iterable[str]]
     params: Mapping[str, Param] = field(default_factory=dict)
+    origins: frozenset[Origin] = ALL_ORIGINS
 
     # --- evaluation (the same code path for CrossGuard and the offline gate) --------------------------------
 
@@ -86,15 +118,20 @@ class Rule:
                 merged[key] = value
         return merged
 
-    def applies_to(self, resource_type: str) -> bool:
-        return resource_type in self.types
+    def applies_to(self, resource_type: str, urn: str | None = None) -> bool:
+        """True for a resource of one of `types` whose origin (from its URN; none: the program) the rule judges."""
+        return resource_type in self.types and origin_of(urn) in self.origins
 
     def evaluate_resource(
-        self, resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any] | None = None
+        self,
+        resource_type: str,
+        props: Mapping[str, Any],
+        config: Mapping[str, Any] | None = None,
+        urn: str | None = None,
     ) -> list[str]:
         """Messages for one resource; a value unknown during preview passes or fails as `on_unknown` says, and a
         malformed value (a number that is not one, a list that is a string) is a violation, never a crash."""
-        if self.kind != "resource" or not self.applies_to(resource_type):
+        if self.kind != "resource" or not self.applies_to(resource_type, urn):
             return []
         messages: list[str] = []
         try:
@@ -114,7 +151,9 @@ class Rule:
             return []
         index = StackIndex(resources)
         settings = self.settings(config)
-        subjects: list[PolicyResource | None] = list(index.by_type(*self.types)) if self.types else [None]
+        subjects: list[PolicyResource | None] = (
+            [r for r in index.by_type(*self.types) if origin_of(r.urn) in self.origins] if self.types else [None]
+        )
         found: list[tuple[str | None, str]] = []
         for subject in subjects:
             urn = subject.urn if subject is not None else None
@@ -161,7 +200,7 @@ class Rule:
         if self.kind == "resource":
 
             def validate_resource(args: ResourceValidationArgs, report: ReportViolation) -> None:
-                for message in self.evaluate_resource(args.resource_type, args.props, args.get_config()):
+                for message in self.evaluate_resource(args.resource_type, args.props, args.get_config(), args.urn):
                     report(message, None)
 
             return ResourceValidationPolicy(validate=validate_resource, **common)
@@ -198,11 +237,12 @@ def _declarer(kind: str, doc: str) -> Callable[..., Callable[[Any], Rule]]:
         on_unknown: OnUnknown,
         enforcement: EnforcementLevel = MANDATORY,
         params: Mapping[str, Param] | None = None,
+        origins: Iterable[Origin] = ALL_ORIGINS,
     ) -> Callable[[Any], Rule]:
         def wrap(check: Any) -> Rule:
             rule = Rule(
                 id, kind, area, tuple(types), description, severity, enforcement, remediation, tuple(controls),
-                on_unknown, check, dict(params or {}),
+                on_unknown, check, dict(params or {}), frozenset(origins),
             )  # fmt: skip
             return _register(rule)
 

@@ -1,6 +1,18 @@
-"""Kubernetes rules over the manifests the platform declares (offline: the objects the program declares itself;
-in a real preview also every object a Helm chart renders): pod security, resources, probes, images,
-disruption budgets, namespaces, plain-text secrets, and pinned chart versions."""
+"""Kubernetes rules over the manifests the platform declares: pod security, resources, probes, images,
+disruption budgets, namespaces, plain-text secrets, and pinned chart versions.
+
+Offline, the gate sees each Helm chart as one resource; in a real preview every object the chart renders is a
+resource of its own (its URN's type chain contains `kubernetes:helm.sh/v4:Chart$`). The platform does not author
+those manifests, it tunes them through chart values. So the rules split in two:
+
+- Affirmative dangers stay mandatory for every object, the platform's own and chart-rendered alike: a privileged
+  container, the node's namespaces, hostPath, added capabilities, an image from a registry outside the allow-list,
+  a Secret with data in the manifest. A chart upgrade or a values change that introduces one must stop the deploy.
+- Hardening the platform owes its own workloads (allowPrivilegeEscalation false, runAsNonRoot, drop ALL, read-only
+  root filesystem, requests and limits, probes, pinned tags, PodDisruptionBudgets, a namespace) is mandatory for the
+  program's objects only; `k8s-chart-hardening` runs the very same checks over chart-rendered objects at advisory
+  level, so a vendor chart's gaps are visible (and fixable through values) without blocking a deploy.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +21,20 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pulumi_policy import PolicyResource
+from pulumi_policy.proxy import UnknownValueError
 
 from .core import (
+    ADVISORY,
+    CHART,
     CRITICAL,
+    EKS,
     HIGH,
     LOW,
     MEDIUM,
+    PROGRAM,
     SEMVER_PIN,
     Param,
+    Rule,
     StackIndex,
     as_strings,
     containers,
@@ -58,8 +76,12 @@ ALLOWED_REGISTRIES = [
     "quay.io/argoproj/*",
     "quay.io/jetstack/*",
     "ghcr.io/external-secrets/*",
+    "oci.external-secrets.io/external-secrets/*",
 ]
 ALLOWED_ADDED_CAPABILITIES = {"NET_BIND_SERVICE"}
+# Origins whose manifests the platform authors: its own objects (and any pulumi-eks renders). Chart-rendered objects
+# are judged by these rules' checks through `k8s-chart-hardening` (advisory) instead.
+OWN = (PROGRAM, EKS)
 
 
 def _workload(
@@ -78,19 +100,41 @@ def _name(container: Mapping[str, Any]) -> str:
     id="k8s-no-privileged",
     area="kubernetes",
     types=WORKLOADS,
-    description="Containers are not privileged and cannot escalate privileges (allowPrivilegeEscalation: false).",
+    description="No container is privileged (the platform's own and chart-rendered workloads alike).",
     severity=CRITICAL,
-    remediation="securityContext: {privileged: false, allowPrivilegeEscalation: false} on every container.",
-    controls=("CIS EKS 4.2.1", "CIS EKS 4.2.5", "CKV_K8S_16", "CKV_K8S_20"),
+    remediation=(
+        "securityContext.privileged: false on every container; for a chart, set its values (or replace the chart)."
+    ),
+    controls=("CIS EKS 4.2.1", "CKV_K8S_16"),
     on_unknown="fail",
 )
 def k8s_no_privileged(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
     for _spec, found in _workload(resource_type, props):
         for container in found:
-            context = mapping(container.get("securityContext"))
-            if truthy(context.get("privileged")):
+            if truthy(mapping(container.get("securityContext")).get("privileged")):
                 yield f"container {_name(container)} is privileged"
-            if context.get("allowPrivilegeEscalation") is not False:
+
+
+@resource_rule(
+    id="k8s-no-privilege-escalation",
+    area="kubernetes",
+    types=WORKLOADS,
+    description=(
+        "The platform's containers cannot escalate privileges (allowPrivilegeEscalation: false); chart-rendered "
+        "ones are judged by k8s-chart-hardening."
+    ),
+    severity=HIGH,
+    remediation="securityContext.allowPrivilegeEscalation: false on every container (init containers included).",
+    controls=("CIS EKS 4.2.5", "CKV_K8S_20"),
+    on_unknown="fail",
+    origins=OWN,
+)
+def k8s_no_privilege_escalation(
+    resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]
+) -> Iterable[str]:
+    for _spec, found in _workload(resource_type, props):
+        for container in found:
+            if mapping(container.get("securityContext")).get("allowPrivilegeEscalation") is not False:
                 yield f"container {_name(container)} does not set allowPrivilegeEscalation: false"
 
 
@@ -137,6 +181,7 @@ def k8s_no_host_path(resource_type: str, props: Mapping[str, Any], _config: Mapp
     remediation="Pod securityContext: {runAsNonRoot: true, runAsUser: <uid >= 1000>}; build images with a USER.",
     controls=("CIS EKS 4.2.6", "CKV_K8S_23", "CKV_K8S_40"),
     on_unknown="fail",
+    origins=OWN,
 )
 def k8s_run_as_non_root(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
     for spec, found in _workload(resource_type, props):
@@ -155,11 +200,12 @@ def k8s_run_as_non_root(resource_type: str, props: Mapping[str, Any], _config: M
     id="k8s-drop-all-capabilities",
     area="kubernetes",
     types=WORKLOADS,
-    description="Containers drop ALL Linux capabilities (adding back at most NET_BIND_SERVICE).",
+    description="The platform's containers drop ALL Linux capabilities (chart-rendered: k8s-chart-hardening).",
     severity=MEDIUM,
     remediation="securityContext.capabilities: {drop: ['ALL']} on every container.",
     controls=("CIS EKS 4.2.7", "CIS EKS 4.2.9", "CKV_K8S_28", "CKV_K8S_37"),
     on_unknown="fail",
+    origins=OWN,
 )
 def k8s_drop_all(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
     for _spec, found in _workload(resource_type, props):
@@ -167,7 +213,27 @@ def k8s_drop_all(resource_type: str, props: Mapping[str, Any], _config: Mapping[
             capabilities = mapping(dig(container, "securityContext", "capabilities"))
             if "ALL" not in as_strings(capabilities.get("drop")):
                 yield f"container {_name(container)} does not drop ALL capabilities"
-            extra = sorted(set(as_strings(capabilities.get("add"))) - ALLOWED_ADDED_CAPABILITIES)
+
+
+@resource_rule(
+    id="k8s-no-added-capabilities",
+    area="kubernetes",
+    types=WORKLOADS,
+    description=(
+        "No container adds Linux capabilities beyond NET_BIND_SERVICE (the platform's own and chart-rendered alike)."
+    ),
+    severity=HIGH,
+    remediation="Remove securityContext.capabilities.add entries other than NET_BIND_SERVICE (chart: via values).",
+    controls=("CIS EKS 4.2.8", "CKV_K8S_25", "CKV_K8S_39"),
+    on_unknown="fail",
+)
+def k8s_no_added_capabilities(
+    resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]
+) -> Iterable[str]:
+    for _spec, found in _workload(resource_type, props):
+        for container in found:
+            added = as_strings(dig(container, "securityContext", "capabilities", "add"))
+            extra = sorted(set(added) - ALLOWED_ADDED_CAPABILITIES)
             if extra:
                 yield f"container {_name(container)} adds capabilities {extra}"
 
@@ -181,6 +247,7 @@ def k8s_drop_all(resource_type: str, props: Mapping[str, Any], _config: Mapping[
     remediation="securityContext.readOnlyRootFilesystem: true; mount an emptyDir at /tmp if the process writes there.",
     controls=("CKV_K8S_22",),
     on_unknown="fail",
+    origins=OWN,
 )
 def k8s_read_only_root_fs(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
     for _spec, found in _workload(resource_type, props):
@@ -198,6 +265,7 @@ def k8s_read_only_root_fs(resource_type: str, props: Mapping[str, Any], _config:
     remediation="resources: {requests: {cpu, memory}, limits: {memory}} on every container (CPU limits optional).",
     controls=("CKV_K8S_10", "CKV_K8S_11", "CKV_K8S_12", "CKV_K8S_13"),
     on_unknown="fail",
+    origins=OWN,
 )
 def k8s_resources(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
     for _spec, found in _workload(resource_type, props):
@@ -218,6 +286,7 @@ def k8s_resources(resource_type: str, props: Mapping[str, Any], _config: Mapping
     remediation="Add readinessProbe (gates traffic) and livenessProbe (restarts a hung process) to every container.",
     controls=("CKV_K8S_8", "CKV_K8S_9"),
     on_unknown="fail",
+    origins=OWN,
 )
 def k8s_probes(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
     for spec in iter_k8s_pod_spec(resource_type, props):
@@ -242,6 +311,7 @@ def _images(resource_type: str, props: Mapping[str, Any]) -> Iterable[tuple[str,
     remediation="Use <registry>/<repo>:<version> or @sha256:<digest> (ECR repositories are tag-immutable).",
     controls=("CKV_K8S_14", "CKV_K8S_43"),
     on_unknown="fail",
+    origins=OWN,
 )
 def k8s_image_pinned(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
     for name, image in _images(resource_type, props):
@@ -293,6 +363,7 @@ def k8s_allowed_registry(resource_type: str, props: Mapping[str, Any], config: M
     ),
     controls=(),
     on_unknown="pass",
+    origins=OWN,
 )
 def k8s_pdb_for_replicated(
     workload: PolicyResource | None, index: StackIndex, _config: Mapping[str, Any]
@@ -329,6 +400,7 @@ def k8s_pdb_for_replicated(
     remediation="Set metadata.namespace to the workload's namespace (declared by the platform).",
     controls=("CIS EKS 4.6.2", "CKV_K8S_21"),
     on_unknown="pass",
+    origins=OWN,
 )
 def k8s_not_default_namespace(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
     namespace = dig(props, "metadata", "namespace")
@@ -373,3 +445,51 @@ def helm_chart_version_pinned(_type: str, props: Mapping[str, Any], _config: Map
         yield f"chart {chart} has no version: every deploy may pull a different chart"
     elif not SEMVER_PIN.match(str(version)):
         yield f"chart {chart} version {version!r} is a range, not an exact version"
+
+
+# Rules whose checks judge only the platform's own manifests; `k8s-chart-hardening` runs them over chart output.
+CHART_ADVISORY_RULES: tuple[Rule, ...] = (
+    k8s_no_privilege_escalation, k8s_run_as_non_root, k8s_drop_all, k8s_read_only_root_fs, k8s_resources,
+    k8s_probes, k8s_image_pinned, k8s_pdb_for_replicated, k8s_not_default_namespace,
+)  # fmt: skip
+
+
+def _delegated(rule: Rule, subject: PolicyResource, index: StackIndex, config: Mapping[str, Any]) -> Iterable[str]:
+    """One own-manifest rule's messages for a chart-rendered object; its unknowns count as that rule declares."""
+    try:
+        if rule.kind == "resource":
+            found = list(rule.check(subject.resource_type, subject.props, rule.settings(config)))
+        else:
+            found = list(rule.check(subject, index, rule.settings(config)))
+    except UnknownValueError as unknown:
+        found = [f"cannot be verified: {unknown.message}"] if rule.on_unknown == "fail" else []
+    except (TypeError, ValueError, AttributeError) as error:
+        found = [f"malformed input, cannot be evaluated: {error}"]
+    return [f"[{rule.id}] {message}" for message in found]
+
+
+@stack_rule(
+    id="k8s-chart-hardening",
+    area="kubernetes",
+    types=(*WORKLOADS, *NAMESPACED),
+    description=(
+        "Objects a Helm chart renders (visible in a real preview, not offline) meet the hardening the platform's "
+        "own manifests must: "
+        + ", ".join(r.id for r in CHART_ADVISORY_RULES)
+        + ". Advisory: the platform tunes vendor manifests through chart values, it does not author them."
+    ),
+    severity=MEDIUM,
+    enforcement=ADVISORY,
+    remediation=(
+        "Set the chart's values (securityContext, containerSecurityContext, resources, probes, podDisruptionBudget, "
+        "namespace) so the rendered object complies; the message names the rule whose check failed."
+    ),
+    controls=("CIS EKS 4.2", "CKV_K8S_8", "CKV_K8S_10", "CKV_K8S_20", "CKV_K8S_22", "CKV_K8S_37", "CKV_K8S_40"),
+    on_unknown="fail",
+    origins=(CHART,),
+)
+def k8s_chart_hardening(subject: PolicyResource | None, index: StackIndex, config: Mapping[str, Any]) -> Iterable[str]:
+    assert subject is not None
+    for rule in CHART_ADVISORY_RULES:
+        if subject.resource_type in rule.types:
+            yield from _delegated(rule, subject, index, config)

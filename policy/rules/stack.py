@@ -38,6 +38,13 @@ TAGGABLE_TYPES: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
+# tags-mandatory judges every origin: the program's resources (tagged by components/tagging.py) and the AWS resources
+# pulumi-eks creates in a real preview, which carry the tags the program passes as the eks Cluster's `tags` (cluster,
+# security groups, add-ons, roles). pulumi-eks 4 creates its OIDC provider untagged and an access entry with only the
+# tags of its `accessEntries` item: the cluster component must tag those itself. Helm charts create no AWS
+# resources in Pulumi (controllers create load balancers and instances at runtime, tagged from the chart values
+# and the EC2NodeClass), so no chart-rendered object is taggable here.
+
 # Resources whose loss loses data or keys: protected (`protect=True`) in staging and prod.
 STATEFUL_TYPES = (
     "aws:rds/cluster:Cluster",
