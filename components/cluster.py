@@ -126,7 +126,8 @@ class Cluster(PlatformComponent):
             access_entries=access_entries(config, aws_ctx),
             encryption_config_key_arn=args.secrets_kms_key_arn,
             enabled_cluster_log_types=list(EKS_LOG_TYPES),
-            create_oidc_provider=True,
+            # The IRSA OIDC provider is declared below: pulumi-eks would create it without tags.
+            create_oidc_provider=False,
             deletion_protection=config.deletion_protection,
             skip_default_node_group=True,
             # Core add-ons are EKS managed add-ons declared below (pinned, with IRSA), not pulumi-eks defaults.
@@ -146,8 +147,15 @@ class Cluster(PlatformComponent):
         self.endpoint: pulumi.Output[str] = pulumi.Output.unsecret(
             self.eks.kubeconfig.apply(lambda kubeconfig: kubeconfig["clusters"][0]["cluster"]["server"])
         )
-        self.oidc_provider_arn: pulumi.Output[str] = self.eks.oidc_provider_arn
+        # IRSA: the IAM OIDC provider trusting the cluster's issuer for STS (tagged like everything else).
         self.oidc_issuer: pulumi.Output[str] = self.eks.oidc_provider_url
+        self.oidc_provider = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc-provider",
+            url=self.oidc_issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            opts=self.child_opts(),
+        )
+        self.oidc_provider_arn: pulumi.Output[str] = self.oidc_provider.arn
         self.cluster_security_group_id: pulumi.Output[str] = self.eks.cluster_security_group_id
         self.node_security_group_id: pulumi.Output[str] = self.eks.node_security_group_id
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(self.eks.kubeconfig_json)

@@ -9,6 +9,7 @@ policy pack, and in `pulumi preview`.
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 from collections.abc import Mapping
@@ -32,6 +33,21 @@ def merge_tags(own: Mapping[str, str] | None, mandatory: Mapping[str, str]) -> d
     return {**(own or {}), **mandatory}
 
 
+def _tag_access_entries(entries: object, mandatory: Mapping[str, str]) -> object:
+    """pulumi-eks tags each EKS access entry only with that entry's own `tags`, never the cluster's: tag them here."""
+    if not isinstance(entries, Mapping):
+        return entries
+    tagged = {}
+    for key, entry in entries.items():
+        if isinstance(entry, Mapping):
+            entry = {**entry, "tags": merge_tags(entry.get("tags"), mandatory)}
+        elif hasattr(entry, "tags"):
+            entry = copy.copy(entry)
+            entry.tags = merge_tags(entry.tags, mandatory)
+        tagged[key] = entry
+    return tagged
+
+
 def tagging_transformation(stack_tags: Mapping[str, str]) -> pulumi.ResourceTransformation:
     """A transformation adding `stack_tags` and the declaring component's `component` tag to taggable resources."""
     stack_tags = dict(stack_tags)
@@ -46,6 +62,9 @@ def tagging_transformation(stack_tags: Mapping[str, str]) -> pulumi.ResourceTran
             tags: pulumi.Input[Mapping[str, str]] = own.apply(lambda value: merge_tags(value, mandatory))
         else:
             tags = merge_tags(own, mandatory)
-        return pulumi.ResourceTransformationResult({**args.props, "tags": tags}, args.opts)
+        props = {**args.props, "tags": tags}
+        if "access_entries" in props:  # pulumi_eks.Cluster: its access entries are AWS resources of their own
+            props["access_entries"] = _tag_access_entries(props["access_entries"], mandatory)
+        return pulumi.ResourceTransformationResult(props, args.opts)
 
     return transform

@@ -203,6 +203,9 @@ OUTPUTS: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     "aws:ec2/eip:Eip": lambda name, _i, _r: {"allocationId": f"eipalloc-{name}", "publicIp": "203.0.113.10"},
     "aws:iam/role:Role": lambda name, _i, _r: {"uniqueId": f"AROA{name.upper()[:16]}"},
     "eks:index:Cluster": lambda name, inputs, region: _eks_cluster_outputs(name, inputs, region),
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda _n, inputs, _r: {
+        "arn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:oidc-provider/{str(inputs.get('url', '')).removeprefix('https://')}",
+    },
     "aws:ec2/launchTemplate:LaunchTemplate": lambda name, _i, _r: {"id": f"lt-{name}", "latestVersion": 1},
     "aws:sqs/queue:Queue": lambda name, inputs, region: {
         "arn": f"arn:aws:sqs:{region}:{MOCK_ACCOUNT_ID}:{inputs.get('name', name)}",
@@ -297,7 +300,9 @@ def _eks_cluster_outputs(name: str, inputs: dict[str, Any], region: str) -> dict
         "kubeconfigJson": json.dumps(kubeconfig),
         "oidcIssuer": issuer,
         "oidcProviderUrl": f"https://{issuer}",
-        "oidcProviderArn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:oidc-provider/{issuer}",
+        # pulumi-eks reports a provider ARN only when it created the provider itself.
+        "oidcProviderArn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:oidc-provider/{issuer}" if inputs.get("createOidcProvider")
+        else "",
         "clusterSecurityGroupId": f"sg-{cluster}-cluster",
         "nodeSecurityGroupId": f"sg-{cluster}-node",
     }

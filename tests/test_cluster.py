@@ -60,8 +60,24 @@ def test_control_plane_encrypts_secrets_with_the_eks_key_and_logs_everything(pla
     assert set(EKS_LOG_TYPES) == {"api", "audit", "authenticator", "controllerManager", "scheduler"}
     assert eks.inputs["version"] == stack_config(any_stack).cluster.version == "1.34"
     assert eks.inputs["upgradePolicy"] == {"supportType": "STANDARD"}, "never drift onto paid extended support"
-    assert eks.inputs["createOidcProvider"] is True
+    assert eks.inputs["createOidcProvider"] is False, "the component declares the (tagged) OIDC provider itself"
     assert eks.inputs["name"] == f"ai-platform-{any_stack}"
+
+
+def test_irsa_oidc_provider_trusts_the_clusters_issuer_for_sts_and_is_tagged(plan_of) -> None:
+    plan = plan_of("prod")
+    [provider] = plan.by_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
+    assert provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
+    assert provider.inputs["url"].startswith("https://oidc.eks.us-east-1.amazonaws.com/id/")
+    assert cluster_of(plan).urn in provider.dependencies
+    assert provider.inputs["tags"]["component"] == "cluster"
+    assert plan.outputs["oidc_provider_arn"].endswith(provider.inputs["url"].removeprefix("https://"))
+
+
+def test_eks_access_entries_carry_the_mandatory_tags(plan_of) -> None:
+    for key, entry in cluster_of(plan_of("prod")).inputs["accessEntries"].items():
+        assert entry["tags"]["environment"] == "prod", key
+        assert entry["tags"]["owner"] == "platform-team", key
 
 
 def test_control_plane_log_group_exists_first_encrypted_with_retention(plan_of, any_stack) -> None:
