@@ -15,16 +15,10 @@ from ops.__main__ import main
 from ops.engine import PROJECT_DIR, UNKNOWN, Plan
 from ops.gate import environment_of, evaluate, read_plan_file
 from policy.rules import RULES, mandatory_ids
+from tests.policy_cases import TAGS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-TAGS = {
-    "project": "ai-platform",
-    "stack": "prod",
-    "environment": "prod",
-    "component": "storage",
-    "managed-by": "pulumi",
-}
 
 
 def test_shipped_stack_passes_the_gate(plan_of: Any, any_stack: str) -> None:
