@@ -66,7 +66,7 @@ class DatabaseArgs:
     vpc_id: the VPC of the database subnets.
     subnet_ids: the database-tier subnets (no route to the internet), one per AZ.
     availability_zones: the AZs of those subnets, in order; instances are spread over them.
-    client_security_groups: stable key (e.g. `nodes`, `cluster`) -> security group admitted on 5432; nothing else
+    client_security_groups: stable key (e.g. `nodes`) -> security group admitted on 5432; nothing else
         can reach the database.
     kms_key_arn: the platform's database key (storage, Performance Insights, the master-user secret).
     logs_kms_key_arn: the platform's logs key (the exported PostgreSQL log groups).

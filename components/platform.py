@@ -146,12 +146,10 @@ class Platform(PlatformComponent):
                 vpc_id=self.network.vpc_id,
                 subnet_ids=self.network.database_subnet_ids,
                 availability_zones=tuple(self.network.availability_zones),
-                # Pods use their node's security group (VPC CNI); EKS attaches the cluster security group to
-                # managed nodes too. Nothing else reaches 5432.
-                client_security_groups={
-                    "nodes": self.cluster.node_security_group_id,
-                    "cluster": self.cluster.cluster_security_group_id,
-                },
+                # Pods use their node's security group (VPC CNI, no per-pod groups), and every node (managed groups
+                # through their launch templates, Karpenter through its EC2NodeClass) has exactly the node group's
+                # security group. The control plane never talks to the database: nothing else reaches 5432.
+                client_security_groups={"nodes": self.cluster.node_security_group_id},
                 kms_key_arn=self.identity.key_arns["database"],
                 logs_kms_key_arn=self.identity.key_arns["logs"],
                 aws=aws_ctx,

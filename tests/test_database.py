@@ -180,11 +180,9 @@ def test_only_the_clusters_security_groups_reach_5432(plan_of, any_stack) -> Non
     assert "egress" not in sg.inputs or sg.inputs["egress"] == []
     rules = [r for r in plan.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
              if r.inputs["securityGroupId"] == sg_id]  # fmt: skip
-    # The EKS cluster's node and cluster security groups (as the offline engine names them), and nothing else.
+    # The EKS nodes' security group (as the offline engine names it), and nothing else: not the control plane's.
     cluster_name = plan.outputs["cluster_name"]
-    assert sorted(r.inputs["referencedSecurityGroupId"] for r in rules) == [
-        f"sg-{cluster_name}-cluster", f"sg-{cluster_name}-node",
-    ]  # fmt: skip
+    assert [r.inputs["referencedSecurityGroupId"] for r in rules] == [f"sg-{cluster_name}-node"]
     for rule in rules:
         assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 5432, 5432)
         assert not {"cidrIpv4", "cidrIpv6", "prefixListId"} & set(rule.inputs)
