@@ -326,7 +326,7 @@ class DatabaseConfig(Section):
     )
     backup_window: str = Field("03:00-04:00", description="Daily automated-backup window, hh:mm-hh:mm UTC (>= 30 min).")
     maintenance_window: str = Field(
-        "sun:05:00-sun:06:00", description="Weekly maintenance window, ddd:hh:mm-ddd:hh:mm UTC, apart from backups."
+        "tue:09:00-tue:10:00", description="Weekly maintenance window, ddd:hh:mm-ddd:hh:mm UTC, apart from backups."
     )
     deletion_protection: bool = Field(True, description="RDS deletion protection on the cluster.")
     final_snapshot: bool = Field(True, description="Take a named final snapshot when the cluster is deleted.")
