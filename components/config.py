@@ -750,6 +750,9 @@ class VpaConfig(HelmAddonConfig):
     """Vertical Pod Autoscaler, recommender only (chart `vertical-pod-autoscaler`, https://kubernetes.github.io/autoscaler)."""
 
     chart_version: ChartVersion = Field("0.8.1", description="Exact chart version.")
+    # Two recommenders without leader election would write competing recommendations; one that restarts resumes
+    # from its VerticalPodAutoscalerCheckpoints, and nothing on the request path depends on it.
+    replicas: int = Field(1, ge=1, le=1, description="Recommender replicas: exactly 1.")
 
 
 class ExternalSecretsConfig(HelmAddonConfig):
@@ -1293,6 +1296,8 @@ class StackConfig(Section):
 
 # The add-ons of `ai-platform:addons`, in install order.
 ADDON_KEYS: tuple[str, ...] = tuple(AddonsConfig.model_fields)
+# Staging and prod run two replicas of every controller that elects a leader (the VPA recommender does not).
+_HA_ADDONS: dict[str, Any] = {name: {"replicas": 2} for name in ADDON_KEYS if name != "vpa"}
 
 # Defaults per environment, merged under the stack file's own values. Keys and shapes mirror the models above.
 ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -1342,7 +1347,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
                                        "max_size": 4, "labels": {"node.kubernetes.io/pool": "system"},
                                        "taints": [{"key": "CriticalAddonsOnly", "value": "true"}]}},
         },
-        "addons": {name: {"replicas": 2} for name in ADDON_KEYS} | {"karpenter": {"replicas": 2, "cpu_limit": 64,
+        "addons": _HA_ADDONS | {"karpenter": {"replicas": 2, "cpu_limit": 64,
                    "memory_limit_gib": 256, "capacity_types": ["spot", "on-demand"]}},
         "database": {
             "serverless_min_capacity": 0.5, "serverless_max_capacity": 16, "reader_count": 1,
@@ -1372,7 +1377,7 @@ ENVIRONMENT_DEFAULTS: dict[str, dict[str, Any]] = {
                                        "max_size": 6, "labels": {"node.kubernetes.io/pool": "system"},
                                        "taints": [{"key": "CriticalAddonsOnly", "value": "true"}]}},
         },
-        "addons": {name: {"replicas": 2} for name in ADDON_KEYS} | {"karpenter": {"replicas": 2, "cpu_limit": 256,
+        "addons": _HA_ADDONS | {"karpenter": {"replicas": 2, "cpu_limit": 256,
                    "memory_limit_gib": 1024, "capacity_types": ["on-demand"]}},
         "database": {
             "serverless_min_capacity": 2, "serverless_max_capacity": 64, "reader_count": 2,

@@ -97,6 +97,7 @@ def test_dev_runs_single_replicas_and_prod_two_with_disruption_budgets(plan_of) 
     assert prod["karpenter"].inputs["values"]["replicas"] == 2
     assert prod["argo_rollouts"].inputs["values"]["controller"]["replicas"] == 2
     assert prod["load_balancer_controller"].inputs["values"]["replicaCount"] == 2
+    assert prod["vpa"].inputs["values"]["recommender"]["replicas"] == 1, "no leader election: one recommender"
 
 
 def test_vpa_only_recommends(plan_of) -> None:
