@@ -35,6 +35,10 @@ _SIG_OUTPUT = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
 _UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
+class UnknownInvokeError(LookupError):
+    """The program asked for a lookup the offline engine has no realistic answer for (teach it one in INVOKES)."""
+
+
 class StackFileError(Exception):
     """The stack file is missing or is not YAML with a `config:` mapping."""
 
@@ -318,7 +322,7 @@ class RecordingMocks:
     def call(self, args: Any) -> dict[str, Any]:
         answer = INVOKES.get(args.token)
         if answer is None:
-            raise NotImplementedError(
+            raise UnknownInvokeError(
                 f"the offline engine has no answer for invoke {args.token}; teach it one in ops/engine.py INVOKES"
             )
         provider_urn = args.provider.rsplit("::", 1)[0] if args.provider else ""
