@@ -29,7 +29,7 @@ import pulumi_kubernetes as k8s
 
 from components.base import AwsContext, PlatformComponent
 from components.config import AddonsConfig, HelmAddonConfig, KarpenterConfig
-from components.identity import node_role, workload_role
+from components.identity import decrypt_through_service, node_role, workload_role
 
 # Where add-on controllers run: the `system` managed node group (label set by components.cluster on every node).
 SYSTEM_NODE_SELECTOR: dict[str, str] = {"node.kubernetes.io/node-group": "system"}
@@ -530,16 +530,13 @@ def external_secrets_statements(aws_ctx: AwsContext, secrets_path_prefix: str) -
             ],
             "Resource": secrets,
         },
-        {
-            "Sid": "DecryptThroughSecretsManagerForThoseSecrets",
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": aws_ctx.arn("kms", "key/*"),
-            "Condition": {
-                "StringEquals": {"kms:ViaService": f"secretsmanager.{aws_ctx.region}.{aws_ctx.dns_suffix}"},
-                "StringLike": {"kms:EncryptionContext:SecretARN": secrets},
-            },
-        },
+        decrypt_through_service(
+            aws_ctx,
+            "secretsmanager",
+            aws_ctx.arn("kms", "key/*"),
+            sid="DecryptThroughSecretsManagerForThoseSecrets",
+            encryption_context={"SecretARN": secrets},
+        ),
     ]
 
 

@@ -27,7 +27,7 @@ import pulumi_kubernetes as k8s
 
 from components.base import AwsContext, PlatformComponent
 from components.config import PROJECT, ApiConfig
-from components.identity import workload_role
+from components.identity import decrypt_through_service, workload_role
 from components.secret_access import WAIT_FOR_READY, single_secret_store
 
 APP = "ai-api"
@@ -122,13 +122,7 @@ def workload_statements(args: AiApiArgs) -> list[dict[str, Any]]:
             "Action": "s3:GetObject",
             "Resource": pulumi.Output.concat(args.model_bucket_arn, "/*"),
         },
-        {
-            "Sid": "DecryptModelsThroughS3",
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": args.storage_kms_key_arn,
-            "Condition": {"StringEquals": {"kms:ViaService": f"s3.{args.aws.region}.{args.aws.dns_suffix}"}},
-        },
+        decrypt_through_service(args.aws, "s3", args.storage_kms_key_arn, sid="DecryptModelsThroughS3"),
         {
             "Sid": "ReadFeatureFlags",
             "Effect": "Allow",

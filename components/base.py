@@ -38,6 +38,11 @@ class AwsContext:
     def service_principal(self, service: str) -> str:
         return f"{service}.{self.dns_suffix}"
 
+    def regional_endpoint(self, service: str) -> str:
+        """`<service>.<region>.<dns suffix>`: the name a regional service uses in `kms:ViaService` and in
+        regional service principals (CloudWatch Logs)."""
+        return f"{service}.{self.region}.{self.dns_suffix}"
+
 
 class PlatformComponent(pulumi.ComponentResource):
     """Base of every component: type token `ai-platform:<area>:<ClassName>`; `area` also names the `component` tag."""

@@ -60,7 +60,7 @@ def key_policy(purpose: KeyPurpose, aws_ctx: AwsContext) -> dict[str, Any]:
             {
                 "Sid": "CloudWatchLogsUsesKeyForThisAccount",
                 "Effect": "Allow",
-                "Principal": {"Service": f"logs.{aws_ctx.region}.{aws_ctx.dns_suffix}"},
+                "Principal": {"Service": aws_ctx.regional_endpoint("logs")},
                 "Action": KEY_USE_ACTIONS,
                 "Resource": "*",
                 "Condition": {
@@ -193,6 +193,22 @@ NODE_MANAGED_POLICIES: tuple[str, ...] = (
     "AmazonEC2ContainerRegistryPullOnly",
     "AmazonSSMManagedInstanceCore",
 )
+
+
+def decrypt_through_service(
+    aws_ctx: AwsContext,
+    service: str,
+    key_arn: pulumi.Input[str],
+    *,
+    sid: str,
+    encryption_context: Mapping[str, pulumi.Input[str]] | None = None,
+) -> dict[str, Any]:
+    """An IAM statement allowing `kms:Decrypt` on `key_arn` only when `service` (s3, secretsmanager, ...) calls KMS
+    for the caller, and, with `encryption_context`, only for matching contexts (`StringLike`, wildcards allowed)."""
+    condition: dict[str, Any] = {"StringEquals": {"kms:ViaService": aws_ctx.regional_endpoint(service)}}
+    if encryption_context:
+        condition["StringLike"] = {f"kms:EncryptionContext:{k}": v for k, v in encryption_context.items()}
+    return {"Sid": sid, "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn, "Condition": condition}
 
 
 def service_trust_policy(aws_ctx: AwsContext, service: str, *, source_account_guard: bool = False) -> str:

@@ -17,7 +17,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.base import AwsContext
-from components.identity import workload_role
+from components.identity import decrypt_through_service, workload_role
 
 # Pulumi's Kubernetes provider waits for this condition before it reports the object created: a store that has
 # validated its credentials, an ExternalSecret whose Kubernetes Secret exists. Whatever depends on them (the
@@ -37,16 +37,13 @@ def single_secret_statements(
             "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
             "Resource": secret_arn,
         },
-        {
-            "Sid": "DecryptItThroughSecretsManagerOnly",
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": kms_key_arn,
-            "Condition": {
-                "StringEquals": {"kms:ViaService": f"secretsmanager.{aws_ctx.region}.{aws_ctx.dns_suffix}"},
-                "StringLike": {"kms:EncryptionContext:SecretARN": secret_arn},
-            },
-        },
+        decrypt_through_service(
+            aws_ctx,
+            "secretsmanager",
+            kms_key_arn,
+            sid="DecryptItThroughSecretsManagerOnly",
+            encryption_context={"SecretARN": secret_arn},
+        ),
     ]
 
 
