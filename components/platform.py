@@ -21,7 +21,7 @@ from components.identity import Identity, IdentityArgs
 from components.migrations import DatabaseMigrations, DatabaseMigrationsArgs
 from components.network import Network, NetworkArgs
 from components.storage import Storage, StorageArgs
-from components.tagging import tagging_transformation
+from components.tagging import component_tags, tagging_transformation
 
 
 def resolve_availability_zones(config: StackConfig, provider: aws.Provider) -> tuple[str, ...]:
@@ -94,7 +94,7 @@ class Platform(PlatformComponent):
                 secrets_kms_key_arn=self.identity.key_arns["eks"],
                 logs_kms_key_arn=self.identity.key_arns["logs"],
                 aws=aws_ctx,
-                node_tags={**config.mandatory_tags(), "component": Cluster.area},
+                node_tags=component_tags(config.mandatory_tags(), Cluster.area),
             ),
             components,
         )
@@ -119,7 +119,7 @@ class Platform(PlatformComponent):
                 node_security_group_id=self.cluster.node_security_group_id,
                 imds_hop_limit=config.cluster.imds_hop_limit,
                 secrets_path_prefix=f"{PROJECT}/{config.stack}/",
-                node_tags={**config.mandatory_tags(), "component": Addons.area},
+                node_tags=component_tags(config.mandatory_tags(), Addons.area),
                 aws=aws_ctx,
             ),
             self.child_opts(
@@ -218,7 +218,7 @@ class Platform(PlatformComponent):
                     load_balancer_cidrs=[s.cidr_block for s in self.network.subnets["public"].values()],
                     database_cidrs=[s.cidr_block for s in self.network.subnets["database"].values()],
                     argo_rollouts_enabled=self.addons.argo_rollouts_enabled,
-                    alb_tags={**config.mandatory_tags(), "component": AiApi.area},
+                    alb_tags=component_tags(config.mandatory_tags(), AiApi.area),
                     # The add-on controllers and CRDs; the buckets' policies (the ALB refuses an access-log bucket
                     # that does not admit Elastic Load Balancing yet); and the schema, so pods never start against
                     # a database without instances or tables.

@@ -28,6 +28,13 @@ def is_taggable(resource_class: type) -> bool:
     return "tags" in inspect.signature(init).parameters
 
 
+def component_tags(stack_tags: Mapping[str, str], component: str) -> dict[str, str]:
+    """The full mandatory tag set of one component: the stack's tags plus `component`. Also for AWS resources that
+    controllers create outside Pulumi (node instances, the ALB), which get them through launch templates, chart
+    values or annotations."""
+    return {**stack_tags, "component": component}
+
+
 def merge_tags(own: Mapping[str, str] | None, mandatory: Mapping[str, str]) -> dict[str, str]:
     """A resource's own tags plus the mandatory ones; the mandatory keys always win."""
     return {**(own or {}), **mandatory}
@@ -56,7 +63,7 @@ def tagging_transformation(stack_tags: Mapping[str, str]) -> pulumi.ResourceTran
         if not is_taggable(type(args.resource)):
             return None
         component = getattr(args.opts.parent, "area", None) or "platform"
-        mandatory = {**stack_tags, "component": component}
+        mandatory = component_tags(stack_tags, component)
         own = args.props.get("tags")
         if isinstance(own, pulumi.Output):
             tags: pulumi.Input[Mapping[str, str]] = own.apply(lambda value: merge_tags(value, mandatory))
