@@ -487,9 +487,6 @@ def plan_stack(stack: str, project_dir: Path = PROJECT_DIR, overrides: Mapping[s
     """Validate and build a stack from its stack file (plus `overrides`, deep-merged per key) offline."""
     from components.config import deep_merge, load_stack_config
 
-    raw = read_stack_config(stack, project_dir)
-    for key, value in (overrides or {}).items():
-        current = raw.get(key)
-        raw[key] = deep_merge(current, value) if isinstance(current, dict) and isinstance(value, dict) else value
+    raw = deep_merge(read_stack_config(stack, project_dir), overrides or {})
     load_stack_config(stack, raw)  # raises StackConfigError before anything is declared
     return run_program(stack, raw)

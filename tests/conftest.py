@@ -29,11 +29,7 @@ def build_plan(stack: str, overrides: Mapping[str, Any] | None = None) -> Plan:
 
 def stack_config(stack: str, overrides: Mapping[str, Any] | None = None) -> StackConfig:
     """The validated config of a shipped stack (plus overrides), without running any Pulumi code."""
-    raw = read_stack_config(stack)
-    for key, value in (overrides or {}).items():
-        current = raw.get(key)
-        raw[key] = deep_merge(current, value) if isinstance(current, dict) and isinstance(value, dict) else value
-    return load_stack_config(stack, raw)
+    return load_stack_config(stack, deep_merge(read_stack_config(stack), overrides or {}))
 
 
 @pytest.fixture(scope="session")
