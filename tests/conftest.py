@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -30,6 +31,17 @@ def build_plan(stack: str, overrides: Mapping[str, Any] | None = None) -> Plan:
 def stack_config(stack: str, overrides: Mapping[str, Any] | None = None) -> StackConfig:
     """The validated config of a shipped stack (plus overrides), without running any Pulumi code."""
     return load_stack_config(stack, deep_merge(read_stack_config(stack), overrides or {}))
+
+
+def sdk_class(type_token: str) -> type | None:
+    """The pulumi_aws / pulumi_eks class of a plan type token (`aws:ec2/vpc:Vpc`), or None for other packages."""
+    package, module_path, class_name = type_token.split(":")
+    base = {"aws": "pulumi_aws", "eks": "pulumi_eks"}.get(package)
+    if base is None:
+        return None
+    module = module_path.split("/")[0].replace("-", "_")
+    module_name = base if module == "index" else f"{base}.{'lambda_' if module == 'lambda' else module}"
+    return getattr(importlib.import_module(module_name), class_name, None)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import pytest
 from components.config import MANDATORY_TAG_KEYS, REQUIRED_USER_TAG_KEYS
 from components.network import plan_subnets
 from components.tagging import is_taggable
-from tests.conftest import stack_config
+from tests.conftest import sdk_class, stack_config
 
 NETWORK = "ai-platform:network:Network"
 
@@ -135,7 +135,8 @@ def test_every_taggable_aws_resource_carries_the_mandatory_tags(plan_of, stack: 
     plan = plan_of(stack)
     checked = 0
     for resource in plan.resources:
-        if not resource.custom or not _taggable_type(resource.type):
+        cls = sdk_class(resource.type) if resource.custom else None
+        if cls is None or not is_taggable(cls):
             continue
         tags = resource.inputs.get("tags") or {}
         missing = [k for k in (*MANDATORY_TAG_KEYS, *REQUIRED_USER_TAG_KEYS) if not tags.get(k)]
@@ -150,20 +151,3 @@ def test_component_tag_names_the_declaring_component(plan_of) -> None:
     plan = plan_of("prod")
     assert plan.by_name("prod-network-vpc").inputs["tags"]["component"] == "network"
     assert plan.by_name("prod-identity-eks-key").inputs["tags"]["component"] == "identity"
-
-
-def _taggable_type(type_token: str) -> bool:
-    """Map a plan type token (`aws:ec2/vpc:Vpc`) to its pulumi_aws class and ask the tagging module."""
-    import importlib
-
-    package, module_path, class_name = type_token.split(":")
-    if package not in ("aws", "eks"):
-        return False
-    module_name = {"aws": "pulumi_aws", "eks": "pulumi_eks"}[package]
-    if module_path != "index":
-        module_name += "." + module_path.split("/")[0].replace("-", "_")
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError):
-        return False
-    return is_taggable(cls)

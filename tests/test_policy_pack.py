@@ -3,8 +3,6 @@ per-environment configs, the taggable-type list, and docs/policies.md kept in sy
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 import runpy
 from pathlib import Path
@@ -15,12 +13,13 @@ import yaml
 from pulumi_policy import EnforcementLevel
 
 from components.config import MANDATORY_TAG_KEYS
-from components.tagging import TAGGED_PACKAGES
+from components.tagging import is_taggable
 from ops.engine import PROJECT_DIR
 from ops.gate import DOCS_PATH, render_docs
 from policy.rules import RULES, RULES_BY_ID, PackConfigError, enforcement_for, load_pack_config, mandatory_ids
 from policy.rules.core import MANDATORY_TAG_KEYS as POLICY_TAG_KEYS
 from policy.rules.stack import TAGGABLE_TYPES
+from tests.conftest import sdk_class
 
 POLICY_DIR = PROJECT_DIR / "policy"
 
@@ -125,33 +124,21 @@ def test_bad_pack_config_is_a_clear_error(tmp_path: Path) -> None:
         load_pack_config("prod", tmp_path)
 
 
-def _resource_class(type_token: str) -> type:
-    package, module_path, name = type_token.split(":")
-    module = module_path.split("/")[0]
-    base = {"aws": "pulumi_aws", "eks": "pulumi_eks"}[package]
-    module = f"{base}.{'lambda_' if module == 'lambda' else module}" if module != "index" else base
-    return getattr(importlib.import_module(module), name)
-
-
-def _accepts_tags(resource_class: type) -> bool:
-    init = getattr(resource_class, "_internal_init", None) or resource_class.__init__
-    return "tags" in inspect.signature(init).parameters
+def _accepts_tags(type_token: str) -> bool:
+    cls = sdk_class(type_token)
+    return cls is not None and is_taggable(cls)
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # importing pulumi_eks warns about its legacy NodeGroup
 def test_taggable_types_really_accept_tags() -> None:
-    assert [t for t in sorted(TAGGABLE_TYPES) if not _accepts_tags(_resource_class(t))] == []
+    assert [t for t in sorted(TAGGABLE_TYPES) if not _accepts_tags(t)] == []
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_every_taggable_type_the_stacks_declare_is_listed(plan_of: Any, any_stack: str) -> None:
     declared = {r.type for r in plan_of(any_stack).resources if r.custom or r.remote}
     candidates = [t for t in declared if t.split(":")[0] in ("aws", "eks") and not t.startswith("pulumi:")]
-    taggable = {
-        t
-        for t in candidates
-        if _resource_class(t).__module__.startswith(TAGGED_PACKAGES) and _accepts_tags(_resource_class(t))
-    }
+    taggable = {t for t in candidates if _accepts_tags(t)}
     assert sorted(taggable - TAGGABLE_TYPES) == [], "add these types to TAGGABLE_TYPES in policy/rules/stack.py"
 
 
