@@ -1,6 +1,6 @@
 """ai-platform: load and validate the stack's configuration, then declare the platform."""
 
-from components.config import load_from_pulumi
 from components.platform import build
+from config import load_from_pulumi
 
 build(load_from_pulumi())

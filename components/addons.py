@@ -27,9 +27,12 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.base import AwsContext, PlatformComponent
-from components.config import AddonsConfig, HelmAddonConfig, KarpenterConfig
-from components.identity import decrypt_through_service, node_role, workload_role
+from components.base import PlatformComponent
+from components.identity import node_role, workload_role
+from config import AddonsConfig, HelmAddonConfig, KarpenterConfig
+from lib.aws import AwsContext
+from lib.iam import decrypt_through_service, deny_insecure_transport
+from lib.k8s import pod_security_labels
 
 # Where add-on controllers run: the `system` managed node group (label set by components.cluster on every node).
 SYSTEM_NODE_SELECTOR: dict[str, str] = {"node.kubernetes.io/node-group": "system"}
@@ -83,6 +86,7 @@ class AddonsArgs:
     secrets_path_prefix: the Secrets Manager name prefix external-secrets may read, e.g. `ai-platform/prod/`.
     node_tags: tags Karpenter puts on the instances, volumes and ENIs it launches (cost allocation, ownership).
     aws: account, partition and region.
+    kubernetes_version: the cluster's version ("1.34"): pins the namespaces' Pod Security Admission version.
     """
 
     config: AddonsConfig
@@ -96,6 +100,7 @@ class AddonsArgs:
     secrets_path_prefix: str
     node_tags: Mapping[str, str]
     aws: AwsContext
+    kubernetes_version: str
 
 
 def controller_placement() -> dict[str, Any]:
@@ -665,11 +670,7 @@ class Addons(PlatformComponent):
                     metadata={
                         "name": NAMESPACES[key],
                         # Pod Security Admission: controllers run with the restricted profile.
-                        "labels": {
-                            "pod-security.kubernetes.io/enforce": "restricted",
-                            "pod-security.kubernetes.io/audit": "restricted",
-                            "pod-security.kubernetes.io/warn": "restricted",
-                        },
+                        "labels": pod_security_labels(args.kubernetes_version),
                     },
                     opts=self.child_opts(),
                 )
@@ -829,14 +830,7 @@ class Addons(PlatformComponent):
                             "Action": "sqs:SendMessage",
                             "Resource": queue.arn,
                         },
-                        {
-                            "Sid": "DenyHTTP",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "sqs:*",
-                            "Resource": queue.arn,
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        },
+                        deny_insecure_transport("sqs:*", queue.arn, sid="DenyHTTP"),
                     ],
                 }
             ),

@@ -25,10 +25,13 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.base import AwsContext, PlatformComponent
-from components.config import PROJECT, ApiConfig
-from components.identity import decrypt_through_service, workload_role
-from components.secret_access import WAIT_FOR_READY, single_secret_store
+from components.base import PlatformComponent
+from components.identity import workload_role
+from components.secret_access import single_secret_store
+from config import PROJECT, ApiConfig
+from lib.aws import AwsContext
+from lib.iam import decrypt_through_service
+from lib.k8s import WAIT_FOR_READY, pod_security_labels
 
 APP = "ai-api"
 CONTAINER_PORT = 8080
@@ -442,18 +445,13 @@ class AiApi(PlatformComponent):
         )
 
         # --- Kubernetes: namespace, identity, configuration -----------------------------------------------------
-        psa_version = f"v{args.kubernetes_version}"
         self.namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata={
                 "name": namespace,
                 "labels": {
                     **LABELS,
-                    **{f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")},
-                    **{
-                        f"pod-security.kubernetes.io/{mode}-version": psa_version
-                        for mode in ("enforce", "audit", "warn")
-                    },
+                    **pod_security_labels(args.kubernetes_version),
                     # Pods only count as ready once the ALB target is healthy: a rollout never outruns the ALB.
                     "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",
                 },

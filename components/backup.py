@@ -21,9 +21,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, PlatformComponent
-from components.config import BackupConfig
-from components.identity import service_trust_policy
+from components.base import PlatformComponent
+from config import BackupConfig
+from lib.aws import AwsContext
+from lib.iam import KEY_USE_ACTIONS, deny_insecure_transport, service_trust_policy
 
 # AWS managed policies for the AWS Backup service role: snapshots/restores of AWS resources, and of S3 buckets.
 SERVICE_ROLE_POLICIES: tuple[str, ...] = (
@@ -33,7 +34,6 @@ SERVICE_ROLE_POLICIES: tuple[str, ...] = (
     "AWSBackupServiceRolePolicyForS3Restore",
 )
 # What the backup role does with the vault key and the keys of the resources it copies (no key management).
-KEY_USE_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:DescribeKey"]
 # Vault events worth a notification: outcomes, failures and changes to recovery points (not every job start).
 VAULT_EVENTS: tuple[str, ...] = (
     "BACKUP_JOB_COMPLETED",
@@ -215,14 +215,7 @@ class Backup(PlatformComponent):
                             "Resource": topic_arn,
                             "Condition": {"StringEquals": {"aws:SourceAccount": aws_ctx.account_id}},
                         },
-                        {
-                            "Sid": "DenyInsecureTransport",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "SNS:Publish",
-                            "Resource": topic_arn,
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        },
+                        deny_insecure_transport("SNS:Publish", topic_arn, sid="DenyInsecureTransport"),
                     ],
                 }
             )  # fmt: skip
@@ -253,7 +246,7 @@ class Backup(PlatformComponent):
             aws.iam.RolePolicyAttachment(
                 f"{name}-role-{policy.rsplit('/', 1)[-1]}",
                 role=role.name,
-                policy_arn=f"arn:{args.aws.partition}:iam::aws:policy/{policy}",
+                policy_arn=args.aws.managed_policy_arn(policy),
                 opts=self.child_opts(),
             )
         keys = [args.kms_key_arn, *args.source_kms_key_arns]
@@ -267,7 +260,7 @@ class Backup(PlatformComponent):
                         {
                             "Sid": "UseDataAndVaultKeys",
                             "Effect": "Allow",
-                            "Action": KEY_USE_ACTIONS,
+                            "Action": list(KEY_USE_ACTIONS),
                             "Resource": keys,
                         },
                         {

@@ -1,47 +1,12 @@
-"""What every platform component shares: its type token, and the AWS facts it needs (account, partition, region)."""
+"""What every platform component shares: its type token and how its children are parented."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import pulumi
 
-from components.config import PROJECT
-
-
-@dataclass(frozen=True)
-class AwsContext:
-    """Facts about the target AWS account, looked up once by the platform and passed to components.
-
-    Keeps ARNs and service principals correct in every partition (aws, aws-cn, aws-us-gov) without each component
-    doing its own lookups.
-    """
-
-    account_id: str
-    partition: str
-    region: str
-    dns_suffix: str = "amazonaws.com"
-
-    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
-        """`arn:<partition>:<service>:<region>:<account>:<resource>`, with region/account blank where AWS wants."""
-        return (
-            f"arn:{self.partition}:{service}:{self.region if region else ''}:"
-            f"{self.account_id if account else ''}:{resource}"
-        )
-
-    @property
-    def root_principal(self) -> str:
-        """The account's root principal: in a key policy it delegates access control to IAM policies."""
-        return f"arn:{self.partition}:iam::{self.account_id}:root"
-
-    def service_principal(self, service: str) -> str:
-        return f"{service}.{self.dns_suffix}"
-
-    def regional_endpoint(self, service: str) -> str:
-        """`<service>.<region>.<dns suffix>`: the name a regional service uses in `kms:ViaService` and in
-        regional service principals (CloudWatch Logs)."""
-        return f"{service}.{self.region}.{self.dns_suffix}"
+from config import PROJECT
 
 
 class PlatformComponent(pulumi.ComponentResource):

@@ -24,9 +24,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 
-from components.base import AwsContext, PlatformComponent
-from components.config import EKS_LOG_TYPES, ClusterConfig, NodeGroupConfig
-from components.identity import node_role, service_trust_policy, workload_role
+from components.base import PlatformComponent
+from components.identity import node_role, workload_role
+from config import EKS_LOG_TYPES, ClusterConfig, NodeGroupConfig
+from lib.aws import AwsContext
+from lib.iam import service_trust_policy
 
 # EKS access policies granted to the roles named in config.
 ADMIN_ACCESS_POLICY = "AmazonEKSClusterAdminPolicy"
@@ -196,7 +198,7 @@ class Cluster(PlatformComponent):
         managed = aws.iam.RolePolicyAttachment(
             f"{name}-service-AmazonEKSClusterPolicy",
             role=role.name,
-            policy_arn=f"arn:{args.aws.partition}:iam::aws:policy/AmazonEKSClusterPolicy",
+            policy_arn=args.aws.managed_policy_arn("AmazonEKSClusterPolicy"),
             opts=self.child_opts(),
         )
         encryption = aws.iam.RolePolicy(
@@ -253,7 +255,7 @@ class Cluster(PlatformComponent):
             oidc_provider_arn=self.oidc_provider_arn,
             oidc_issuer=self.oidc_issuer,
             statements=[],
-            managed_policy_arns=[f"arn:{args.aws.partition}:iam::aws:policy/AmazonEKS_CNI_Policy"],
+            managed_policy_arns=[args.aws.managed_policy_arn("AmazonEKS_CNI_Policy")],
             parent=self,
             description=f"VPC CNI of {args.cluster_name}: manages pod ENIs and IPs",
         )
@@ -278,7 +280,7 @@ class Cluster(PlatformComponent):
             oidc_provider_arn=self.oidc_provider_arn,
             oidc_issuer=self.oidc_issuer,
             statements=[],
-            managed_policy_arns=[f"arn:{args.aws.partition}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"],
+            managed_policy_arns=[args.aws.managed_policy_arn("service-role/AmazonEBSCSIDriverPolicy")],
             parent=self,
             description=f"EBS CSI driver of {args.cluster_name}: creates, attaches and snapshots volumes",
         )

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, PlatformComponent
-from components.config import DatabaseConfig
-from components.identity import service_trust_policy
+from components.base import PlatformComponent
+from config import DatabaseConfig
+from lib.aws import AwsContext
+from lib.iam import service_trust_policy
 
 ENGINE = "aurora-postgresql"
 PORT = 5432
@@ -263,7 +264,7 @@ class Database(PlatformComponent):
         aws.iam.RolePolicyAttachment(
             f"{name}-monitoring-policy",
             role=role.name,
-            policy_arn=f"arn:{args.aws.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+            policy_arn=args.aws.managed_policy_arn("service-role/AmazonRDSEnhancedMonitoringRole"),
             opts=self.child_opts(),
         )
         return role

@@ -15,8 +15,10 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, PlatformComponent
-from components.config import PROJECT, IdentityConfig
+from components.base import PlatformComponent
+from config import PROJECT, IdentityConfig
+from lib.aws import AwsContext
+from lib.iam import KEY_USE_ACTIONS, irsa_trust_policy, service_trust_policy
 
 KeyPurpose = Literal["eks", "database", "storage", "logs", "backup"]
 KEY_PURPOSES: tuple[KeyPurpose, ...] = ("eks", "database", "storage", "logs", "backup")
@@ -27,8 +29,6 @@ KEY_DESCRIPTIONS: dict[KeyPurpose, str] = {
     "logs": "CloudWatch Logs log groups (flow logs, control plane, database logs)",
     "backup": "AWS Backup vaults and recovery points",
 }
-# Actions a service needs to use (not manage) a key.
-KEY_USE_ACTIONS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def key_policy(purpose: KeyPurpose, aws_ctx: AwsContext) -> dict[str, Any]:
                 "Sid": "CloudWatchLogsUsesKeyForThisAccount",
                 "Effect": "Allow",
                 "Principal": {"Service": aws_ctx.regional_endpoint("logs")},
-                "Action": KEY_USE_ACTIONS,
+                "Action": list(KEY_USE_ACTIONS),
                 "Resource": "*",
                 "Condition": {
                     "ArnLike": {"kms:EncryptionContext:aws:logs:arn": aws_ctx.arn("logs", "log-group:*")}
@@ -112,36 +112,6 @@ class Identity(PlatformComponent):
             self.keys[purpose] = key
         self.key_arns: dict[KeyPurpose, pulumi.Output[str]] = {p: k.arn for p, k in self.keys.items()}
         self.register_outputs({"key_arns": self.key_arns})
-
-
-def irsa_trust_policy(
-    oidc_provider_arn: pulumi.Input[str], oidc_issuer: pulumi.Input[str], namespace: str, service_account: str
-) -> pulumi.Output[str]:
-    """Trust policy letting exactly one Kubernetes service account assume a role through the cluster's OIDC
-    provider: `:sub` pinned to `system:serviceaccount:<namespace>:<name>`, `:aud` to `sts.amazonaws.com`."""
-
-    def render(provider_arn: str, issuer: str) -> str:
-        issuer_host = issuer.removeprefix("https://")
-        return json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Federated": provider_arn},
-                        "Action": "sts:AssumeRoleWithWebIdentity",
-                        "Condition": {
-                            "StringEquals": {
-                                f"{issuer_host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-                                f"{issuer_host}:aud": "sts.amazonaws.com",
-                            }
-                        },
-                    }
-                ],
-            }
-        )
-
-    return pulumi.Output.all(oidc_provider_arn, oidc_issuer).apply(lambda values: render(*values))
 
 
 def workload_role(
@@ -195,38 +165,6 @@ NODE_MANAGED_POLICIES: tuple[str, ...] = (
 )
 
 
-def decrypt_through_service(
-    aws_ctx: AwsContext,
-    service: str,
-    key_arn: pulumi.Input[str],
-    *,
-    sid: str,
-    encryption_context: Mapping[str, pulumi.Input[str]] | None = None,
-) -> dict[str, Any]:
-    """An IAM statement allowing `kms:Decrypt` on `key_arn` only when `service` (s3, secretsmanager, ...) calls KMS
-    for the caller, and, with `encryption_context`, only for matching contexts (`StringLike`, wildcards allowed)."""
-    condition: dict[str, Any] = {"StringEquals": {"kms:ViaService": aws_ctx.regional_endpoint(service)}}
-    if encryption_context:
-        condition["StringLike"] = {f"kms:EncryptionContext:{k}": v for k, v in encryption_context.items()}
-    return {"Sid": sid, "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key_arn, "Condition": condition}
-
-
-def service_trust_policy(aws_ctx: AwsContext, service: str, *, source_account_guard: bool = False) -> str:
-    """Trust policy letting one AWS service (e.g. `backup`, `eks`, `monitoring.rds`) assume a role.
-
-    `source_account_guard` adds the confused-deputy condition `aws:SourceAccount = <this account>`: use it for
-    services that set that key when they assume roles (flow logs, RDS monitoring), not for EC2 or EKS.
-    """
-    statement: dict[str, Any] = {
-        "Effect": "Allow",
-        "Principal": {"Service": aws_ctx.service_principal(service)},
-        "Action": "sts:AssumeRole",
-    }
-    if source_account_guard:
-        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": aws_ctx.account_id}}
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-
-
 def node_role(
     name: str, *, aws_ctx: AwsContext, parent: pulumi.Resource, description: str, role_name: str | None = None
 ) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
@@ -249,7 +187,7 @@ def node_role(
         aws.iam.RolePolicyAttachment(
             f"{name}-{policy}",
             role=role.name,
-            policy_arn=f"arn:{aws_ctx.partition}:iam::aws:policy/{policy}",
+            policy_arn=aws_ctx.managed_policy_arn(policy),
             opts=pulumi.ResourceOptions(parent=parent),
         )
         for policy in NODE_MANAGED_POLICIES

@@ -28,8 +28,10 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.base import AwsContext, PlatformComponent
-from components.secret_access import WAIT_FOR_READY, single_secret_store
+from components.base import PlatformComponent
+from components.secret_access import single_secret_store
+from lib.aws import AwsContext
+from lib.k8s import WAIT_FOR_READY, pod_security_labels
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "db" / "migrations"
 # A PostgreSQL client pinned by version (never `latest`); its major is >= the server's (pg_dump/psql compatible).
@@ -82,6 +84,7 @@ class DatabaseMigrationsArgs:
     secret_kms_key_arn: the key encrypting the master secret (the platform's database key).
     oidc_provider_arn / oidc_issuer: the cluster's IRSA identity provider (for the SecretStore's role).
     aws: account/partition/region, for ARNs and the Secrets Manager service name in the key condition.
+    kubernetes_version: the cluster's version ("1.34"): pins the namespace's Pod Security Admission version.
     namespace: the namespace created for the Job, its Secret and ConfigMap (default `platform-db`).
     image: the psql client image, pinned (default `MIGRATIONS_IMAGE`).
     migrations_dir: directory of the `*.sql` files (default `db/migrations` of the project).
@@ -99,6 +102,7 @@ class DatabaseMigrationsArgs:
     oidc_provider_arn: pulumi.Input[str]
     oidc_issuer: pulumi.Input[str]
     aws: AwsContext
+    kubernetes_version: str
     namespace: str = "platform-db"
     image: str = MIGRATIONS_IMAGE
     migrations_dir: Path = field(default=MIGRATIONS_DIR)
@@ -120,12 +124,7 @@ class DatabaseMigrations(PlatformComponent):
             f"{name}-namespace",
             metadata={
                 "name": args.namespace,
-                "labels": {
-                    **LABELS,
-                    "pod-security.kubernetes.io/enforce": "restricted",
-                    "pod-security.kubernetes.io/audit": "restricted",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                },
+                "labels": {**LABELS, **pod_security_labels(args.kubernetes_version)},
             },
             opts=self.child_opts(),
         )

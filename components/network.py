@@ -20,9 +20,10 @@ from typing import Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, PlatformComponent
-from components.config import NetworkConfig, subnet_slots
-from components.identity import service_trust_policy
+from components.base import PlatformComponent
+from config import NetworkConfig, subnet_slots
+from lib.aws import AwsContext
+from lib.iam import service_trust_policy
 
 Tier = Literal["public", "private", "database"]
 TIERS: tuple[Tier, ...] = ("public", "private", "database")

@@ -13,15 +13,16 @@ import pulumi_kubernetes as k8s
 from components.addons import Addons, AddonsArgs
 from components.ai_api import AiApi, AiApiArgs
 from components.backup import Backup, BackupArgs
-from components.base import AwsContext, PlatformComponent
+from components.base import PlatformComponent
 from components.cluster import Cluster, ClusterArgs
-from components.config import PROJECT, StackConfig, StackConfigError
 from components.database import Database, DatabaseArgs
 from components.identity import Identity, IdentityArgs
 from components.migrations import DatabaseMigrations, DatabaseMigrationsArgs
 from components.network import Network, NetworkArgs
 from components.storage import Storage, StorageArgs
-from components.tagging import component_tags, tagging_transformation
+from config import PROJECT, StackConfig, StackConfigError
+from lib.aws import AwsContext
+from lib.tagging import component_tags, tagging_transformation
 
 
 def resolve_availability_zones(config: StackConfig, provider: aws.Provider) -> tuple[str, ...]:
@@ -119,6 +120,7 @@ class Platform(PlatformComponent):
                 node_security_group_id=self.cluster.node_security_group_id,
                 imds_hop_limit=config.cluster.imds_hop_limit,
                 secrets_path_prefix=f"{PROJECT}/{config.stack}/",
+                kubernetes_version=self.cluster.kubernetes_version,
                 node_tags=component_tags(config.mandatory_tags(), Addons.area),
                 aws=aws_ctx,
             ),
@@ -172,6 +174,7 @@ class Platform(PlatformComponent):
                     oidc_provider_arn=self.cluster.oidc_provider_arn,
                     oidc_issuer=self.cluster.oidc_issuer,
                     aws=aws_ctx,
+                    kubernetes_version=self.cluster.kubernetes_version,
                     # The Job needs a running writer instance (not just the cluster) and the external-secrets add-on.
                     depends_on=[self.database, self.addons],
                 ),

@@ -16,14 +16,10 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.base import AwsContext
-from components.identity import decrypt_through_service, workload_role
-
-# Pulumi's Kubernetes provider waits for this condition before it reports the object created: a store that has
-# validated its credentials, an ExternalSecret whose Kubernetes Secret exists. Whatever depends on them (the
-# ExternalSecret on its store, a Job or pods on the Secret) then starts against something that works, instead of
-# racing the controller's first reconcile.
-WAIT_FOR_READY = {"pulumi.com/waitFor": "condition=Ready"}
+from components.identity import workload_role
+from lib.aws import AwsContext
+from lib.iam import decrypt_through_service
+from lib.k8s import WAIT_FOR_READY
 
 
 def single_secret_statements(

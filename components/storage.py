@@ -25,8 +25,10 @@ from typing import Any, Literal
 import pulumi
 import pulumi_aws as aws
 
-from components.base import AwsContext, PlatformComponent
-from components.config import StorageConfig
+from components.base import PlatformComponent
+from config import StorageConfig
+from lib.aws import AwsContext
+from lib.iam import deny_insecure_transport
 
 BucketKey = Literal["models", "data", "logs", "exports"]
 # `logs` first: every other bucket logs into it.
@@ -70,18 +72,11 @@ def bucket_name(prefix: str, key: BucketKey, aws_ctx: AwsContext) -> str:
     return name
 
 
-def deny_insecure_transport(bucket_arn: str) -> list[dict[str, Any]]:
+def bucket_transport_statements(bucket_arn: str) -> list[dict[str, Any]]:
     """Statements denying any request not made over TLS, or made over TLS older than 1.2 (FSBP S3.5)."""
     resources = [bucket_arn, f"{bucket_arn}/*"]
     return [
-        {
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": resources,
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-        },
+        deny_insecure_transport("s3:*", resources, sid="DenyInsecureTransport"),
         {
             "Sid": "DenyOutdatedTls",
             "Effect": "Deny",
@@ -175,7 +170,7 @@ class Storage(PlatformComponent):
                 versioning_configuration={"status": "Enabled"},
                 opts=self.child_opts(),
             )
-            statements = deny_insecure_transport(arns[key])
+            statements = bucket_transport_statements(arns[key])
             if key == "logs":
                 sources = [arn for source, arn in arns.items() if source != "logs"]
                 statements = log_delivery_statements(arns[key], sources, aws_ctx) + statements

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from components.config import StackConfigError
+from config import StackConfigError
 from ops import gate, plan
 from ops.engine import StackFileError
 

@@ -442,7 +442,7 @@ def run_program(
 ) -> Plan:
     """Run `program` (default: the project's `__main__.py`) for `stack` with `raw_config` under the mock engine.
 
-    Validate the config with `components.config.load_stack_config` first to get a clean error; a failure inside
+    Validate the config with `config.load_stack_config` first to get a clean error; a failure inside
     the program propagates as the program raised it.
     """
     import pulumi
@@ -485,7 +485,7 @@ def _resolve_outputs(outputs: Mapping[str, Any]) -> dict[str, Any]:
 
 def plan_stack(stack: str, project_dir: Path = PROJECT_DIR, overrides: Mapping[str, Any] | None = None) -> Plan:
     """Validate and build a stack from its stack file (plus `overrides`, deep-merged per key) offline."""
-    from components.config import deep_merge, load_stack_config
+    from config import deep_merge, load_stack_config
 
     raw = deep_merge(read_stack_config(stack, project_dir), overrides or {})
     load_stack_config(stack, raw)  # raises StackConfigError before anything is declared

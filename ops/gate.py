@@ -254,7 +254,7 @@ def environment_of(plan: Plan) -> str:
 
 
 def stack_environment(stack: str) -> str:
-    from components.config import load_stack_config
+    from config import load_stack_config
 
     return load_stack_config(stack, read_stack_config(stack)).environment
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.config import StackConfig, deep_merge, load_stack_config
+from config import StackConfig, deep_merge, load_stack_config
 from ops.engine import PROJECT_DIR, Plan, plan_stack, read_stack_config
 
 STACKS = ("dev", "staging", "prod")

@@ -11,8 +11,8 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from components.addons import CHARTS, NAMESPACES, Addons, AddonsArgs
-from components.base import AwsContext
-from components.config import ADDON_KEYS, AddonsConfig
+from config import ADDON_KEYS, AddonsConfig
+from lib.aws import AwsContext
 from ops.engine import run_program
 from tests.conftest import stack_config
 from tests.manifests import has_crd, kubernetes_objects, manifest, validate_object
@@ -296,6 +296,7 @@ def addons_only_plan(config: AddonsConfig):
                 secrets_path_prefix="ai-platform/solo/",
                 node_tags={"owner": "t"},
                 aws=aws_ctx,
+                kubernetes_version="1.34",
             ),
             pulumi.ResourceOptions(providers=providers),
         )
@@ -345,7 +346,7 @@ def test_addon_objects_match_their_schemas(plan_of, any_stack) -> None:
 
 
 def test_bad_addon_config_is_one_clear_line() -> None:
-    from components.config import StackConfigError
+    from config import StackConfigError
 
     bad = {
         "ai-platform:addons": {
@@ -365,7 +366,7 @@ def test_bad_addon_config_is_one_clear_line() -> None:
 
 def test_karpenter_must_support_the_clusters_kubernetes_version() -> None:
     """Karpenter 1.8 supports Kubernetes up to 1.34: a cluster upgraded without Karpenter is refused up front."""
-    from components.config import StackConfigError
+    from config import StackConfigError
 
     cluster = {"version": "1.35", "addon_versions": {"kube_proxy": "v1.35.3-eksbuild.2"}}
     with pytest.raises(StackConfigError) as error:

@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from components.config import StackConfigError, load_stack_config
+from config import StackConfigError, load_stack_config
 from ops.engine import Plan, RecordedResource, read_stack_config
 from tests.conftest import build_plan, stack_config
 from tests.manifests import kubernetes_objects, manifest, validate_core, validate_custom_resource, validate_object

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from components.backup import RULES, VAULT_EVENTS, Backup, BackupArgs
-from components.base import AwsContext
-from components.config import StackConfigError
+from config import StackConfigError
+from lib.aws import AwsContext
 from ops.engine import Plan, RecordedResource, read_stack_config, run_program
 from tests.conftest import stack_config
 

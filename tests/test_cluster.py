@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.config import EKS_LOG_TYPES, StackConfigError
+from config import EKS_LOG_TYPES, StackConfigError
 from tests.conftest import stack_config
 
 CLUSTER = "ai-platform:cluster:Cluster"
@@ -415,7 +415,7 @@ def test_bad_cluster_config_is_one_clear_line(overrides: dict, key: str, message
 
 
 def test_a_stack_without_a_system_group_is_rejected() -> None:
-    from components.config import ClusterConfig
+    from config import ClusterConfig
 
     with pytest.raises(ValueError, match="no `system` group"):
         ClusterConfig(node_groups={"workers": {}})

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.config import ENVIRONMENT_DEFAULTS, StackConfigError, load_stack_config
+from config import ENVIRONMENT_DEFAULTS, StackConfigError, load_stack_config
 from tests.conftest import STACKS, stack_config
 
 GOOD: dict[str, Any] = {
@@ -186,7 +186,7 @@ def test_malformed_configs_always_raise_the_config_error(raw: dict[str, Any]) ->
 def _section_models() -> dict[str, type]:
     from pydantic import BaseModel
 
-    from components.config import StackConfig
+    from config import StackConfig
 
     models = {}
     for name, field in StackConfig.model_fields.items():

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from components.config import StackConfigError, parse_backup_window, parse_maintenance_window
 from components.database import instance_zones
 from components.migrations import MIGRATIONS_IMAGE, content_hash, migration_files, psql_arguments
+from config import StackConfigError, parse_backup_window, parse_maintenance_window
 from ops.engine import Plan, RecordedResource
 from tests.conftest import stack_config
 from tests.manifests import manifest, validate_core, validate_custom_resource

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components.tagging import tagging_transformation
+from lib.tagging import tagging_transformation
 from ops.engine import SECRET, run_program
 
 RAW = {"aws:region": "eu-west-1"}

@@ -9,8 +9,9 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.base import AwsContext
-from components.identity import KEY_PURPOSES, irsa_trust_policy, key_policy
+from components.identity import KEY_PURPOSES, key_policy
+from lib.aws import AwsContext
+from lib.iam import irsa_trust_policy
 from tests.conftest import stack_config
 
 AWS = AwsContext(account_id="123456789012", partition="aws", region="us-east-1")
@@ -70,7 +71,7 @@ def test_logs_key_lets_cloudwatch_logs_encrypt_only_this_accounts_log_groups() -
 
 
 def test_deletion_window_outside_the_kms_range_is_refused() -> None:
-    from components.config import StackConfigError
+    from config import StackConfigError
 
     with pytest.raises(StackConfigError, match=r"ai-platform:identity.kms_deletion_window_days: 3 is out of range"):
         stack_config("dev", {"ai-platform:identity": {"kms_deletion_window_days": 3}})

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from components.config import MANDATORY_TAG_KEYS, REQUIRED_USER_TAG_KEYS
 from components.network import plan_subnets
-from components.tagging import is_taggable
+from config import MANDATORY_TAG_KEYS, REQUIRED_USER_TAG_KEYS
+from lib.tagging import is_taggable
 from tests.conftest import sdk_class, stack_config
 
 NETWORK = "ai-platform:network:Network"

@@ -44,7 +44,7 @@ def test_dev_plan_shows_one_nat_gateway() -> None:
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     """A copy of the project's program files, so a broken stack file never touches the real ones."""
-    for item in ("Pulumi.yaml", "__main__.py", "components", "ops", "policy"):
+    for item in ("Pulumi.yaml", "__main__.py", "components", "config", "lib", "ops", "policy", "db"):
         source = PROJECT_DIR / item
         if source.is_dir():
             shutil.copytree(source, tmp_path / item, ignore=shutil.ignore_patterns("__pycache__"))

@@ -12,8 +12,8 @@ import pytest
 import yaml
 from pulumi_policy import EnforcementLevel
 
-from components.config import MANDATORY_TAG_KEYS
-from components.tagging import is_taggable
+from config import MANDATORY_TAG_KEYS
+from lib.tagging import is_taggable
 from ops.engine import PROJECT_DIR
 from ops.gate import DOCS_PATH, render_docs
 from policy.rules import RULES, RULES_BY_ID, PackConfigError, enforcement_for, load_pack_config, mandatory_ids

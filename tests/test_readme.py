@@ -8,7 +8,7 @@ from typing import Any, get_args, get_origin
 import pytest
 from pydantic import BaseModel
 
-from components.config import PROJECT, StackConfig
+from config import PROJECT, StackConfig
 from ops.engine import PROJECT_DIR
 
 README = (PROJECT_DIR / "README.md").read_text()

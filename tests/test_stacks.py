@@ -7,7 +7,7 @@ import json
 import pulumi
 import pytest
 
-from components.config import StackConfigError
+from config import StackConfigError
 from ops.engine import SECRET
 from tests.conftest import stack_config
 from tests.manifests import kubernetes_objects, manifest, validate_object

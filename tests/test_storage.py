@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from components.base import AwsContext
-from components.config import StackConfigError
 from components.storage import BUCKET_KEYS, ELB_LOG_DELIVERY_ACCOUNTS, bucket_name, log_delivery_statements
+from config import StackConfigError
+from lib.aws import AwsContext
 from ops.engine import PROJECT_DIR, Plan, RecordedResource
 from tests.conftest import stack_config
 

@@ -39,7 +39,7 @@ MANDATORY = EnforcementLevel.MANDATORY
 ADVISORY = EnforcementLevel.ADVISORY
 LOW, MEDIUM, HIGH, CRITICAL = Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL
 
-# Tags the platform puts on every taggable resource (mirrors components.config.MANDATORY_TAG_KEYS; a test keeps
+# Tags the platform puts on every taggable resource (mirrors config.MANDATORY_TAG_KEYS; a test keeps
 # them equal: the pack has its own requirements and cannot import the program).
 MANDATORY_TAG_KEYS: tuple[str, ...] = ("project", "stack", "environment", "component", "managed-by")
 # A bucket that receives S3 server access logs or load-balancer access logs: those services only write to

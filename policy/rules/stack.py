@@ -38,7 +38,7 @@ TAGGABLE_TYPES: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
-# tags-mandatory judges every origin: the program's resources (tagged by components/tagging.py) and the AWS resources
+# tags-mandatory judges every origin: the program's resources (tagged by lib/tagging.py) and the AWS resources
 # pulumi-eks creates in a real preview, which carry the tags the program passes as the eks Cluster's `tags` (cluster,
 # security groups, add-ons, roles). pulumi-eks 4 creates its OIDC provider untagged and an access entry with only the
 # tags of its `accessEntries` item: the cluster component must tag those itself. Helm charts create no AWS
@@ -65,7 +65,7 @@ STATEFUL_TYPES = (
     description=f"Every taggable resource carries the mandatory tags ({', '.join(MANDATORY_TAG_KEYS)}).",
     severity=MEDIUM,
     remediation=(
-        "Declare the resource under the Platform component: components/tagging.py adds the tags; never build outside "
+        "Declare the resource under the Platform component: lib/tagging.py adds the tags; never build outside "
         "it."
     ),
     controls=("FSBP EKS.6", "FSBP RDS.28", "FSBP EC2.33"),
