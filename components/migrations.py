@@ -88,9 +88,6 @@ class DatabaseMigrationsArgs:
     namespace: the namespace created for the Job, its Secret and ConfigMap (default `platform-db`).
     image: the psql client image, pinned (default `MIGRATIONS_IMAGE`).
     migrations_dir: directory of the `*.sql` files (default `db/migrations` of the project).
-    depends_on: what must be running before the Job starts (the database component with its writer instance, the
-        external-secrets add-on); the Job would otherwise fail its retries against a cluster without instances.
-        The SecretStore and ExternalSecret wait for it as well: their CRDs come from the external-secrets add-on.
     """
 
     master_user_secret_arn: pulumi.Input[str]
@@ -106,11 +103,16 @@ class DatabaseMigrationsArgs:
     namespace: str = "platform-db"
     image: str = MIGRATIONS_IMAGE
     migrations_dir: Path = field(default=MIGRATIONS_DIR)
-    depends_on: Sequence[pulumi.Resource] = ()
 
 
 class DatabaseMigrations(PlatformComponent):
-    """Namespace, ExternalSecret (master credentials), ConfigMap (SQL), NetworkPolicy and the migrations Job."""
+    """Namespace, ExternalSecret (master credentials), ConfigMap (SQL), NetworkPolicy and the migrations Job.
+
+    `opts.depends_on` names what must be running before the Job starts (the database component with its writer
+    instance, the external-secrets add-on); the Job would otherwise fail its retries against a cluster without
+    instances. The SecretStore and ExternalSecret wait for it as well: their CRDs come from the external-secrets
+    add-on.
+    """
 
     area = "database"
 
@@ -130,8 +132,8 @@ class DatabaseMigrations(PlatformComponent):
         )
         in_namespace = self.child_opts(depends_on=[namespace])
         # The SecretStore and ExternalSecret kinds exist only once the external-secrets chart has installed their
-        # CRDs (and its webhook runs): they wait for `args.depends_on` too, not just for the namespace.
-        after_addons = self.child_opts(depends_on=[namespace, *args.depends_on])
+        # CRDs (and its webhook runs): they wait for `opts.depends_on` too, not just for the namespace.
+        after_addons = self.child_opts(depends_on=[namespace, *self.waits_for])
         # The master secret is RDS-named, outside the shared store's prefix: this namespace reads it on its own.
         self.secrets_role, secret_store = single_secret_store(
             name,
@@ -169,7 +171,7 @@ class DatabaseMigrations(PlatformComponent):
                     for key in ("username", "password")
                 ],
             },
-            opts=self.child_opts(depends_on=[namespace, secret_store, *args.depends_on]),
+            opts=self.child_opts(depends_on=[namespace, secret_store, *self.waits_for]),
         )
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-sql",
@@ -248,7 +250,7 @@ class DatabaseMigrations(PlatformComponent):
             },
             # A Job's pod template is immutable: a change (new endpoint, say) replaces it under the same name.
             opts=self.child_opts(
-                depends_on=[namespace, self.external_secret, config_map, *args.depends_on], delete_before_replace=True
+                depends_on=[namespace, self.external_secret, config_map, *self.waits_for], delete_before_replace=True
             ),
         )
         self.namespace = args.namespace

@@ -183,6 +183,10 @@ class Network(PlatformComponent):
         self.public_subnet_ids = [s.id for s in self.subnets["public"].values()]
         self.private_subnet_ids = [s.id for s in self.subnets["private"].values()]
         self.database_subnet_ids = [s.id for s in self.subnets["database"].values()]
+        # Ranges, for rules that admit or reach a tier (network policies, the database's clients): known at
+        # preview time, unlike the subnet ids.
+        self.public_subnet_cidrs = list(subnet_plan["public"].values())
+        self.database_subnet_cidrs = list(subnet_plan["database"].values())
         self.register_outputs(
             {
                 "vpc_id": self.vpc_id,
@@ -191,6 +195,8 @@ class Network(PlatformComponent):
                 "public_subnet_ids": self.public_subnet_ids,
                 "private_subnet_ids": self.private_subnet_ids,
                 "database_subnet_ids": self.database_subnet_ids,
+                "public_subnet_cidrs": self.public_subnet_cidrs,
+                "database_subnet_cidrs": self.database_subnet_cidrs,
             }
         )
 
@@ -243,11 +249,10 @@ class Network(PlatformComponent):
 
     def _endpoints(self, name: str, args: NetworkArgs, route_table_ids: list[pulumi.Output[str]]) -> None:
         """S3 gateway endpoint (free) always; interface endpoints for the AWS APIs the config lists."""
-        region = args.aws.region
         aws.ec2.VpcEndpoint(
             f"{name}-s3-endpoint",
             vpc_id=self.vpc.id,
-            service_name=f"com.amazonaws.{region}.s3",
+            service_name=args.aws.vpc_endpoint_service("s3", gateway=True),
             vpc_endpoint_type="Gateway",
             route_table_ids=route_table_ids,
             tags={"Name": f"{name}-s3"},
@@ -275,7 +280,7 @@ class Network(PlatformComponent):
             aws.ec2.VpcEndpoint(
                 f"{name}-{service.replace('.', '-')}-endpoint",
                 vpc_id=self.vpc.id,
-                service_name=f"com.amazonaws.{region}.{service}",
+                service_name=args.aws.vpc_endpoint_service(service),
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
                 subnet_ids=[s.id for s in self.subnets["private"].values()],

@@ -169,16 +169,18 @@ class Platform(PlatformComponent):
                     host=self.database.endpoint,
                     port=self.database.port,
                     database_name=self.database.database_name,
-                    database_cidrs=[s.cidr_block for s in self.network.subnets["database"].values()],
+                    database_cidrs=self.network.database_subnet_cidrs,
                     secret_kms_key_arn=self.identity.key_arns["database"],
                     oidc_provider_arn=self.cluster.oidc_provider_arn,
                     oidc_issuer=self.cluster.oidc_issuer,
                     aws=aws_ctx,
                     kubernetes_version=self.cluster.kubernetes_version,
-                    # The Job needs a running writer instance (not just the cluster) and the external-secrets add-on.
+                ),
+                # The Job needs a running writer instance (not just the cluster) and the external-secrets add-on.
+                self.child_opts(
+                    providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider},
                     depends_on=[self.database, self.addons],
                 ),
-                self.child_opts(providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider}),
             )
         self.backup = Backup(
             f"{name}-backup",
@@ -218,8 +220,8 @@ class Platform(PlatformComponent):
                     database_endpoint=self.database.endpoint,
                     database_port=self.database.port,
                     database_name=self.database.database_name,
-                    load_balancer_cidrs=[s.cidr_block for s in self.network.subnets["public"].values()],
-                    database_cidrs=[s.cidr_block for s in self.network.subnets["database"].values()],
+                    load_balancer_cidrs=self.network.public_subnet_cidrs,
+                    database_cidrs=self.network.database_subnet_cidrs,
                     argo_rollouts_enabled=self.addons.argo_rollouts_enabled,
                     alb_tags=component_tags(config.mandatory_tags(), AiApi.area),
                     # The add-on controllers and CRDs; the buckets' policies (the ALB refuses an access-log bucket

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Interface endpoint services whose name starts `cn.com.amazonaws.` instead of `com.amazonaws.` in the AWS China
+# regions (`aws ec2 describe-vpc-endpoint-services` there; the AWS CDK keeps the same exception list). Gateway
+# endpoints (S3, DynamoDB) keep `com.amazonaws.` everywhere.
+CHINA_PREFIXED_INTERFACE_SERVICES: frozenset[str] = frozenset(
+    {"ec2", "ecr.api", "ecr.dkr", "eks", "elasticache", "lambda", "monitoring", "rds", "s3", "sqs", "sts", "xray"}
+)
+
 
 @dataclass(frozen=True)
 class AwsContext:
@@ -36,6 +43,12 @@ class AwsContext:
     def managed_policy_arn(self, name: str) -> str:
         """An AWS managed policy in this partition: `name` is `AmazonEKSClusterPolicy` or `service-role/...`."""
         return f"arn:{self.partition}:iam::aws:policy/{name}"
+
+    def vpc_endpoint_service(self, service: str, *, gateway: bool = False) -> str:
+        """The VPC endpoint service name of an AWS service in this region, e.g. `com.amazonaws.us-east-1.sts`;
+        partition-correct: interface endpoints of some services are `cn.com.amazonaws.<region>.<service>` in China."""
+        china = self.partition == "aws-cn" and not gateway and service in CHINA_PREFIXED_INTERFACE_SERVICES
+        return f"{'cn.' if china else ''}com.amazonaws.{self.region}.{service}"
 
     def regional_endpoint(self, service: str) -> str:
         """`<service>.<region>.<dns suffix>`: the name a regional service uses in `kms:ViaService` and in

@@ -151,3 +151,28 @@ def test_component_tag_names_the_declaring_component(plan_of) -> None:
     plan = plan_of("prod")
     assert plan.by_name("prod-network-vpc").inputs["tags"]["component"] == "network"
     assert plan.by_name("prod-identity-eks-key").inputs["tags"]["component"] == "identity"
+
+
+CHINA_CERTIFICATE = "arn:aws-cn:acm:cn-north-1:123456789012:certificate/0b7e2c1a-4d5f-4a8e-9c3b-1f2d3e4a5b6c"
+
+
+def test_endpoint_service_names_follow_the_partition_in_china(plan_of) -> None:
+    """In the China regions ECR and STS interface endpoints are `cn.com.amazonaws.*`; logs and the S3 gateway
+    are not: a name from the wrong partition makes the endpoint creation fail."""
+    plan = plan_of(
+        "dev",
+        {
+            "aws:region": "cn-north-1",
+            "ai-platform:network": {"interface_endpoints": ["ecr.api", "sts", "logs"]},
+            "ai-platform:api": {
+                "certificate_arn": CHINA_CERTIFICATE
+            },
+        },
+    )
+    names = {r.inputs["serviceName"] for r in plan.by_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
+    assert names == {
+        "com.amazonaws.cn-north-1.s3",
+        "cn.com.amazonaws.cn-north-1.ecr.api",
+        "cn.com.amazonaws.cn-north-1.sts",
+        "com.amazonaws.cn-north-1.logs",
+    }
