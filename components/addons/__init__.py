@@ -15,6 +15,10 @@ Charts are `kubernetes.helm.v4.Chart`: it renders the chart in the program and r
 resource, so `pulumi preview` and the policy pack see the real Deployments, ServiceAccounts and RBAC. Each add-on's
 controllers run on the `system` node group (node selector + toleration of its CriticalAddonsOnly taint) and are
 spread over zones when they have more than one replica. Every add-on can be switched off per stack in config.
+
+Layout: one module per add-on, whose `install(parent, name, args)` declares that add-on's resources under the
+component and returns what the component reports; `iam.py` holds the vendors' IAM statements (pure functions),
+`charts.py` the chart, IRSA role and placement plumbing they share.
 """
 
 from __future__ import annotations
