@@ -11,6 +11,12 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from components.addons import CHARTS, NAMESPACES, Addons, AddonsArgs
+from components.addons.iam import (
+    external_secrets_statements,
+    karpenter_controller_statements,
+    load_balancer_controller_statements,
+)
+from components.addons.karpenter import interruption_queue_policy
 from config import ADDON_KEYS, AddonsConfig
 from lib.aws import AwsContext
 from ops.engine import run_program
@@ -268,6 +274,78 @@ def test_cluster_secret_store_points_at_secrets_manager_in_the_region(plan_of) -
     [store] = addon_resources(plan_of("prod"), "kubernetes:external-secrets.io/v1:ClusterSecretStore")
     assert store.inputs["metadata"]["name"] == "aws-secrets-manager"
     assert store.inputs["spec"] == {"provider": {"aws": {"service": "SecretsManager", "region": "us-east-1"}}}
+
+
+# --- IAM builders, without the Pulumi runtime ----------------------------------------------------------------------
+
+AWS_CTX = AwsContext(account_id="123456789012", partition="aws", region="eu-west-1")
+
+
+def test_iam_statements_have_unique_sids_and_only_documented_wildcards() -> None:
+    lbc = load_balancer_controller_statements(AWS_CTX, "c1", "vpc-1", "sg-1")
+    karpenter = karpenter_controller_statements(AWS_CTX, "c1", "arn:aws:iam::123456789012:role/n", "arn:q")
+    for statements in (lbc, karpenter, external_secrets_statements(AWS_CTX, "ai-platform/x/")):
+        sids = [s["Sid"] for s in statements]
+        assert len(sids) == len(set(sids))
+        assert all(s["Effect"] == "Allow" for s in statements)
+    assert [s["Sid"] for s in lbc if s["Resource"] == "*"] == ["Describe", "CertificatesWafShield"]
+    wildcard = {s["Sid"]: s for s in karpenter if s["Resource"] == "*"}
+    assert set(wildcard) == {"AllowRegionalReadActions", "AllowPricingReadActions"}
+    assert wildcard["AllowRegionalReadActions"]["Condition"] == {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}
+    assert json.loads(json.dumps(karpenter)) == karpenter, "plain inputs give a plain JSON document"
+
+
+def test_load_balancer_controller_changes_only_resources_tagged_as_its_clusters() -> None:
+    statements = {s["Sid"]: s for s in load_balancer_controller_statements(AWS_CTX, "c1", "vpc-1", "sg-1")}
+    ours = {"aws:ResourceTag/elbv2.k8s.aws/cluster": "c1"}
+    for sid in ("RetagOwnSecurityGroups", "ManageOwnSecurityGroups", "RetagOwnLoadBalancers", "ModifyOwnLoadBalancers"):
+        assert statements[sid]["Condition"]["StringEquals"] == ours, sid
+    for sid in ("TagNewSecurityGroups", "CreateTaggedLoadBalancers", "TagOnCreate"):
+        assert statements[sid]["Condition"]["StringEquals"]["aws:RequestTag/elbv2.k8s.aws/cluster"] == "c1", sid
+    assert "elasticloadbalancing:DeleteLoadBalancer" in statements["ModifyOwnLoadBalancers"]["Action"]
+    assert statements["CreateTaggedLoadBalancers"]["Resource"][0] == (
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/*"
+    )
+
+
+def test_karpenter_touches_only_this_clusters_instances_and_passes_only_the_node_role() -> None:
+    node_role = "arn:aws:iam::123456789012:role/c1-karpenter-node"
+    statements = {s["Sid"]: s for s in karpenter_controller_statements(AWS_CTX, "c1", node_role, "arn:q")}
+    owned = {"aws:ResourceTag/kubernetes.io/cluster/c1": "owned"}
+    for sid in ("AllowScopedEC2LaunchTemplateAccessActions", "AllowScopedResourceTagging", "AllowScopedDeletion"):
+        assert statements[sid]["Condition"]["StringEquals"] == owned, sid
+        assert statements[sid]["Condition"]["StringLike"] == {"aws:ResourceTag/karpenter.sh/nodepool": "*"}, sid
+    for sid in ("AllowScopedEC2InstanceActionsWithTags", "AllowScopedInstanceProfileCreationActions"):
+        assert statements[sid]["Condition"]["StringEquals"]["aws:RequestTag/kubernetes.io/cluster/c1"] == "owned"
+    assert statements["AllowPassingInstanceRole"]["Resource"] == node_role
+    assert statements["AllowPassingInstanceRole"]["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}
+    }
+    assert statements["AllowInterruptionQueueActions"]["Resource"] == "arn:q"
+    assert statements["AllowAPIServerEndpointDiscovery"]["Resource"] == "arn:aws:eks:eu-west-1:123456789012:cluster/c1"
+
+
+def test_interruption_queue_takes_events_only_over_tls() -> None:
+    policy = interruption_queue_policy(AWS_CTX, "arn:q")
+    assert policy["Version"] == "2012-10-17"
+    deliver, deny = policy["Statement"]
+    assert deliver["Principal"] == {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]}
+    assert deliver["Action"] == "sqs:SendMessage"
+    assert deny["Effect"] == "Deny"
+    assert deny["Resource"] == "arn:q"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_external_secrets_statements_read_and_decrypt_only_the_prefix() -> None:
+    read, decrypt = external_secrets_statements(AWS_CTX, "ai-platform/x/")
+    secrets = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ai-platform/x/*"
+    assert read["Resource"] == secrets
+    reads = ("secretsmanager:Get", "secretsmanager:Describe", "secretsmanager:List")
+    assert all(action.startswith(reads) for action in read["Action"])
+    assert decrypt["Condition"] == {
+        "StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"},
+        "StringLike": {"kms:EncryptionContext:SecretARN": secrets},
+    }
 
 
 # --- switches and schemas -----------------------------------------------------------------------------------------
