@@ -224,12 +224,14 @@ class Platform(PlatformComponent):
                     database_cidrs=self.network.database_subnet_cidrs,
                     argo_rollouts_enabled=self.addons.argo_rollouts_enabled,
                     alb_tags=component_tags(config.mandatory_tags(), AiApi.area),
+                ),
+                self.child_opts(
+                    providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider},
                     # The add-on controllers and CRDs; the buckets' policies (the ALB refuses an access-log bucket
                     # that does not admit Elastic Load Balancing yet); and the schema, so pods never start against
                     # a database without instances or tables.
                     depends_on=[self.addons, self.storage, *([self.migrations] if self.migrations else [])],
                 ),
-                self.child_opts(providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider}),
             )
 
         self.register_outputs(self.exports())

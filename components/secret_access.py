@@ -4,7 +4,8 @@ RDS names the secrets it manages itself (`rds!cluster-...`), outside the stack's
 `ClusterSecretStore` may read. Rather than widen that cluster-wide grant (any namespace's ExternalSecret could then
 read the database master password), a namespace that needs such a secret gets its own IRSA role that can read
 exactly that secret (decrypting it only through Secrets Manager), a ServiceAccount bound to it, and a
-namespaced `SecretStore` authenticating as that ServiceAccount.
+namespaced `SecretStore` authenticating as that ServiceAccount; `database_credentials_secret` then syncs the RDS
+credentials through it into a Kubernetes Secret.
 """
 
 from __future__ import annotations
@@ -100,3 +101,56 @@ def single_secret_store(
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[service_account])),
     )
     return role, store
+
+
+def database_credentials_secret(
+    resource_name: str,
+    *,
+    secret_name: str,
+    namespace: str,
+    store: k8s.apiextensions.CustomResource,
+    store_name: str,
+    secret_arn: pulumi.Input[str],
+    labels: Mapping[str, str],
+    refresh_interval: str,
+    deletion_policy: str,
+    opts: pulumi.ResourceOptions,
+    template_data: Mapping[str, pulumi.Input[str]] | None = None,
+) -> k8s.apiextensions.CustomResource:
+    """Declare the ExternalSecret `secret_name` syncing an RDS-managed secret's `username` and `password`.
+
+    It reads through the namespaced `SecretStore` `store_name` (`store`, from `single_secret_store`) and waits for
+    it on top of `opts`; it counts as created once its Secret exists, so pods or Jobs referencing the Secret never
+    start without it. The Secret holds `username` and `password` as they are or, with `template_data`, the keys of
+    that external-secrets (v2) template instead (a connection URL, say), labelled with `labels`. `deletion_policy`
+    (`Delete`, `Retain`) says what becomes of the Secret when the ExternalSecret goes.
+    """
+    target: dict[str, Any] = {"name": secret_name, "creationPolicy": "Owner", "deletionPolicy": deletion_policy}
+    if template_data is not None:
+        target["template"] = {
+            "engineVersion": "v2",
+            "type": "Opaque",
+            "metadata": {"labels": dict(labels)},
+            "data": dict(template_data),
+        }
+    return k8s.apiextensions.CustomResource(
+        resource_name,
+        api_version="external-secrets.io/v1",
+        kind="ExternalSecret",
+        metadata={
+            "name": secret_name,
+            "namespace": namespace,
+            "labels": dict(labels),
+            "annotations": dict(WAIT_FOR_READY),
+        },
+        spec={
+            "refreshInterval": refresh_interval,
+            "secretStoreRef": {"kind": "SecretStore", "name": store_name},
+            "target": target,
+            "data": [
+                {"secretKey": key, "remoteRef": {"key": secret_arn, "property": key}}
+                for key in ("username", "password")
+            ],
+        },
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[store])),
+    )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 # Pulumi's Kubernetes provider waits for this condition before it reports the object created: a store that has
 # validated its credentials, an ExternalSecret whose Kubernetes Secret exists. Whatever depends on them (the
 # ExternalSecret on its store, a Job or pods on the Secret) then starts against something that works, instead of
@@ -17,3 +20,8 @@ def pod_security_labels(kubernetes_version: str, level: str = "restricted") -> d
     labels = {f"pod-security.kubernetes.io/{mode}": level for mode in POD_SECURITY_MODES}
     labels |= {f"pod-security.kubernetes.io/{mode}-version": f"v{kubernetes_version}" for mode in POD_SECURITY_MODES}
     return labels
+
+
+def object_metadata(name: str, namespace: str, labels: Mapping[str, str], **extra: Any) -> dict[str, Any]:
+    """`metadata` of a namespaced object: its name, namespace and labels, plus any `extra` field (`annotations`)."""
+    return {"name": name, "namespace": namespace, "labels": labels, **extra}

@@ -1,0 +1,155 @@
+"""AiApi: the workload the platform exists for, from its image repository to the internet-facing load balancer.
+
+In its own namespace (Pod Security Admission `restricted`): a service account bound by IRSA to a role that can read
+the model bucket and the stack's feature flags (SSM) and nothing else; settings in a ConfigMap; `DATABASE_URL`
+templated by external-secrets from the RDS-managed master secret (TLS required) and read with `secretKeyRef`; the
+pods (restricted security context, probes, spread over zones and nodes, graceful termination) run as a Deployment
+(`rolling`) or an Argo Rollouts `Rollout` (`blue-green`, `canary` with ALB traffic splitting and Prometheus
+analysis). In front: Services, an ALB Ingress (HTTPS only, modern TLS, access logs, WAF), and around them an HPA, a
+PodDisruptionBudget and default-deny NetworkPolicies. AWS side: the ECR repository (immutable tags, scan on push,
+KMS) and the WAF web ACL (AWS managed rules, rate limit, blocklist IP set, logging).
+
+Switching the release strategy is a config change (`ai-platform:api.strategy`); how to drive a release is in the
+README's "Releasing ai-api".
+
+Modules: `registry` (ECR), `edge` (WAF, Ingress), `workload` (namespace, identity, settings, database secret, pods,
+Services), `release` (pure builders of the pod template and the release strategies), `guards` (HPA, PDB,
+NetworkPolicies), `names` (names, labels and ports they share).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+
+from components.ai_api import edge, guards, registry, workload
+from components.ai_api.names import SETTINGS_CONFIG_MAP
+from components.ai_api.release import pod_template, release_shape
+from components.base import PlatformComponent
+from config import ApiConfig
+from lib.aws import AwsContext
+
+__all__ = ["AiApi", "AiApiArgs"]
+
+
+@dataclass(frozen=True)
+class AiApiArgs:
+    """Inputs of `AiApi`.
+
+    config: the `ai-platform:api` section.
+    stack: the stack name (SSM path `/ai-platform/<stack>/ai-api/flags`, ECR repository `ai-platform/<stack>/ai-api`).
+    aws: account/partition/region, for ARNs in the workload role's policy.
+    kubernetes_version: the cluster's version ("1.34"): pins the Pod Security Admission policy version.
+    oidc_provider_arn, oidc_issuer: the cluster's IRSA identity provider (trust of the workload role).
+    model_bucket_name, model_bucket_arn: the bucket of model artifacts the workload reads.
+    storage_kms_key_arn: the key of the model bucket (decrypt via S3 only) and of the ECR repository.
+    logs_kms_key_arn: the key of the WAF log group.
+    logs_bucket_name, access_log_prefix: where the ALB writes access logs (the logs bucket, prefix `alb`).
+    database_secret_arn: the RDS-managed master-user secret (JSON `username`, `password`).
+    database_kms_key_arn: the key that encrypts that secret (decrypted through Secrets Manager only).
+    database_endpoint, database_port, database_name: where DATABASE_URL points.
+    load_balancer_cidrs: the public subnets' CIDRs (the ALB's addresses: network policy ingress).
+    database_cidrs: the database subnets' CIDRs (network policy egress to PostgreSQL).
+    argo_rollouts_enabled: whether the Rollout CRDs exist (blue-green and canary need them).
+    alb_tags: tags the load balancer controller puts on the ALB and its target groups (default none).
+    """
+
+    config: ApiConfig
+    stack: str
+    aws: AwsContext
+    kubernetes_version: str
+    oidc_provider_arn: pulumi.Input[str]
+    oidc_issuer: pulumi.Input[str]
+    model_bucket_name: pulumi.Input[str]
+    model_bucket_arn: pulumi.Input[str]
+    storage_kms_key_arn: pulumi.Input[str]
+    logs_kms_key_arn: pulumi.Input[str]
+    logs_bucket_name: pulumi.Input[str]
+    access_log_prefix: str
+    database_secret_arn: pulumi.Input[str]
+    database_kms_key_arn: pulumi.Input[str]
+    database_endpoint: pulumi.Input[str]
+    database_port: pulumi.Input[int]
+    database_name: pulumi.Input[str]
+    load_balancer_cidrs: Sequence[pulumi.Input[str]]
+    database_cidrs: Sequence[pulumi.Input[str]]
+    argo_rollouts_enabled: bool
+    alb_tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class AiApi(PlatformComponent):
+    """The ai-api workload: Kubernetes objects, its ECR repository, WAF web ACL, IRSA role and feature flags.
+
+    Every Kubernetes object waits for `opts.depends_on` (`waits_for`: the add-on controllers and their CRDs, the
+    buckets' policies, the schema); the AWS resources need none of it.
+    """
+
+    area = "ai-api"
+
+    def __init__(self, name: str, args: AiApiArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(name, opts)
+        config = args.config
+        if config.strategy != "rolling" and not args.argo_rollouts_enabled:
+            raise ValueError(f"strategy {config.strategy!r} needs Argo Rollouts; enable addons.argo_rollouts")
+        shape = release_shape(config)
+
+        # AWS: where the images live, what filters the traffic, what the pods may switch on.
+        self.repository = registry.image_repository(
+            self, name, stack=args.stack, ecr=config.ecr, kms_key_arn=args.storage_kms_key_arn
+        )
+        self.blocklist, self.web_acl = edge.web_acl(
+            self, name, stack=args.stack, waf=config.waf, logs_kms_key_arn=args.logs_kms_key_arn
+        )
+        self.feature_flags = workload.feature_flags(self, name, args)
+
+        # Kubernetes: a namespace of its own; everything in it waits for the namespace.
+        self.namespace = workload.namespace(name, args, self.child_opts(depends_on=list(self.waits_for)))
+        in_namespace = self.child_opts(depends_on=[*self.waits_for, self.namespace])
+        self.role = workload.identity(self, name, args, in_namespace)
+        config_hash = workload.settings(name, args, in_namespace)
+        self.secrets_role, database_secret = workload.database_secret(self, name, args, in_namespace)
+
+        # The pods, released as `config.strategy` says; they start only once their database Secret exists.
+        image = registry.image_reference(self.repository.repository_url, config.image)
+        self.workload, self.analysis_templates = workload.pods(
+            name,
+            args,
+            shape,
+            pod_template(config, image, SETTINGS_CONFIG_MAP, config_hash),
+            opts=self.child_opts(depends_on=[*self.waits_for, self.namespace, database_secret]),
+            in_namespace=in_namespace,
+        )
+        workload.services(name, config.namespace, shape.services, in_namespace)
+
+        # In front of them the ALB; around them autoscaling, disruption budget and network policies.
+        self.ingress = edge.ingress(
+            name, args, web_acl_arn=self.web_acl.arn, backend_port=shape.ingress_port, opts=in_namespace
+        )
+        guards.availability_and_isolation(
+            name,
+            config,
+            workload_ref=shape.workload_ref,
+            load_balancer_cidrs=args.load_balancer_cidrs,
+            database_cidrs=args.database_cidrs,
+            database_port=args.database_port,
+            opts=in_namespace,
+        )
+
+        self.namespace_name = config.namespace
+        self.repository_url = self.repository.repository_url
+        self.web_acl_arn = self.web_acl.arn
+        self.blocklist_ip_set_arn = self.blocklist.arn
+        self.role_arn = self.role.arn
+        self.url = f"https://{config.domain_name}"
+        self.register_outputs(
+            {
+                "namespace": self.namespace_name,
+                "repository_url": self.repository_url,
+                "web_acl_arn": self.web_acl_arn,
+                "blocklist_ip_set_arn": self.blocklist_ip_set_arn,
+                "role_arn": self.role_arn,
+                "url": self.url,
+            }
+        )

@@ -1,0 +1,136 @@
+"""What keeps ai-api available and contained: the HPA, the PodDisruptionBudget and the NetworkPolicies."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.ai_api.names import APP, CONTAINER_PORT, LABELS, SELECTOR
+from config import ApiConfig, ApiHpaConfig
+from lib.k8s import object_metadata
+
+
+def autoscaler_spec(hpa: ApiHpaConfig, workload_ref: Mapping[str, str]) -> dict[str, Any]:
+    """CPU-driven scaling within the configured bounds: up fast (the larger of a share and 4 pods), down slowly."""
+    return {
+        "scaleTargetRef": dict(workload_ref),
+        "minReplicas": hpa.min_replicas,
+        "maxReplicas": hpa.max_replicas,
+        "metrics": [
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": hpa.cpu_target_percent},
+                },
+            }
+        ],
+        "behavior": {
+            "scaleUp": {
+                "stabilizationWindowSeconds": hpa.scale_up_stabilization_seconds,
+                "selectPolicy": "Max",
+                "policies": [
+                    {"type": "Percent", "value": hpa.scale_up_percent, "periodSeconds": hpa.period_seconds},
+                    {"type": "Pods", "value": 4, "periodSeconds": hpa.period_seconds},
+                ],
+            },
+            "scaleDown": {
+                "stabilizationWindowSeconds": hpa.scale_down_stabilization_seconds,
+                "selectPolicy": "Min",
+                "policies": [{"type": "Percent", "value": hpa.scale_down_percent, "periodSeconds": hpa.period_seconds}],
+            },
+        },
+    }
+
+
+def network_policy_specs(
+    config: ApiConfig,
+    load_balancer_cidrs: Sequence[pulumi.Input[str]],
+    database_cidrs: Sequence[pulumi.Input[str]],
+    database_port: pulumi.Input[int],
+) -> dict[str, dict[str, Any]]:
+    """Default deny in the namespace; then only the ALB (and Prometheus) in, and DNS, PostgreSQL, HTTPS out."""
+    http = [{"protocol": "TCP", "port": CONTAINER_PORT}]
+    monitoring = {"kubernetes.io/metadata.name": config.monitoring_namespace}
+    return {
+        "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+        "allow-ingress": {
+            "podSelector": {"matchLabels": SELECTOR},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                # The ALB (target type ip) reaches the pods from its addresses in the public subnets.
+                {"from": [{"ipBlock": {"cidr": cidr}} for cidr in load_balancer_cidrs], "ports": http},
+                {"from": [{"namespaceSelector": {"matchLabels": monitoring}}], "ports": http},
+            ],
+        },
+        "allow-egress": {
+            "podSelector": {"matchLabels": SELECTOR},
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [
+                        {
+                            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                        }
+                    ],
+                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                },
+                {
+                    "to": [{"ipBlock": {"cidr": cidr}} for cidr in database_cidrs],
+                    "ports": [{"protocol": "TCP", "port": database_port}],
+                },
+                # AWS APIs (S3, SSM, STS): interface endpoints in the VPC and public endpoints through NAT or the
+                # S3 gateway endpoint; never the instance metadata service (pods use IRSA, not the node role).
+                {
+                    "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]}}],
+                    "ports": [{"protocol": "TCP", "port": 443}],
+                },
+            ],
+        },
+    }
+
+
+def availability_and_isolation(
+    name: str,
+    config: ApiConfig,
+    *,
+    workload_ref: Mapping[str, str],
+    load_balancer_cidrs: Sequence[pulumi.Input[str]],
+    database_cidrs: Sequence[pulumi.Input[str]],
+    database_port: pulumi.Input[int],
+    opts: pulumi.ResourceOptions,
+) -> None:
+    """Declare the HPA of the workload (`workload_ref`), its PodDisruptionBudget and the namespace's policies.
+
+    Children: `<name>-hpa`, `<name>-pdb` and `<name>-netpol-<policy>` (`default-deny`, `allow-ingress`,
+    `allow-egress`), all in `config.namespace`; `opts` carries the parent and the wait for the namespace.
+    """
+    namespace = config.namespace
+    k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        f"{name}-hpa",
+        metadata=object_metadata(APP, namespace, LABELS),
+        spec=autoscaler_spec(config.hpa, workload_ref),
+        opts=opts,
+    )
+    k8s.policy.v1.PodDisruptionBudget(
+        f"{name}-pdb",
+        metadata=object_metadata(APP, namespace, LABELS),
+        spec={
+            "maxUnavailable": config.pdb_max_unavailable,
+            "selector": {"matchLabels": SELECTOR},
+            # A crash-looping pod must not block a node drain.
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
+        },
+        opts=opts,
+    )
+    for policy_name, spec in network_policy_specs(config, load_balancer_cidrs, database_cidrs, database_port).items():
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-netpol-{policy_name}",
+            metadata=object_metadata(f"{APP}-{policy_name}", namespace, LABELS),
+            spec=spec,
+            opts=opts,
+        )
