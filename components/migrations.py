@@ -29,9 +29,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.base import PlatformComponent
-from components.secret_access import single_secret_store
+from components.secret_access import database_credentials_secret, single_secret_store
 from lib.aws import AwsContext
-from lib.k8s import WAIT_FOR_READY, pod_security_labels
+from lib.k8s import pod_security_labels
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "db" / "migrations"
 # A PostgreSQL client pinned by version (never `latest`); its major is >= the server's (pg_dump/psql compatible).
@@ -150,28 +150,19 @@ class DatabaseMigrations(PlatformComponent):
             description="external-secrets for the database migrations: read the RDS-managed master secret",
         )
 
-        self.external_secret = k8s.apiextensions.CustomResource(
+        # Created once the Secret is synced, so the Job below never starts without its credentials; hourly
+        # refresh: a rotated password reaches the Secret within the hour (and each new Job reads it fresh).
+        self.external_secret = database_credentials_secret(
             f"{name}-master-credentials",
-            api_version="external-secrets.io/v1",
-            kind="ExternalSecret",
-            # Created once the Secret is synced, so the Job below never starts without its credentials.
-            metadata={
-                "name": secret_name,
-                "namespace": args.namespace,
-                "labels": LABELS,
-                "annotations": dict(WAIT_FOR_READY),
-            },
-            spec={
-                # Hourly: a rotated password reaches the Secret within the hour (and each new Job reads it fresh).
-                "refreshInterval": "1h",
-                "secretStoreRef": {"kind": "SecretStore", "name": SECRETS_READER},
-                "target": {"name": secret_name, "creationPolicy": "Owner", "deletionPolicy": "Delete"},
-                "data": [
-                    {"secretKey": key, "remoteRef": {"key": args.master_user_secret_arn, "property": key}}
-                    for key in ("username", "password")
-                ],
-            },
-            opts=self.child_opts(depends_on=[namespace, secret_store, *self.waits_for]),
+            secret_name=secret_name,
+            namespace=args.namespace,
+            store=secret_store,
+            store_name=SECRETS_READER,
+            secret_arn=args.master_user_secret_arn,
+            labels=LABELS,
+            refresh_interval="1h",
+            deletion_policy="Delete",
+            opts=after_addons,
         )
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-sql",
