@@ -145,7 +145,7 @@ class AiApi(PlatformComponent):
         self.url = f"https://{config.domain_name}"
         self.register_outputs(
             {
-                "namespace": self.namespace_name,
+                "namespace_name": self.namespace_name,
                 "repository_url": self.repository_url,
                 "web_acl_arn": self.web_acl_arn,
                 "blocklist_ip_set_arn": self.blocklist_ip_set_arn,
