@@ -13,6 +13,7 @@ _CHART_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 
 
 def _check_chart_version(version: str) -> str:
+    """Allowed: an exact chart version MAJOR.MINOR.PATCH, e.g. 1.8.1."""
     if not _CHART_VERSION.fullmatch(version):
         raise ValueError(f"{version!r} is not a pinned chart version; allowed: an exact MAJOR.MINOR.PATCH, e.g. 1.8.1")
     return version

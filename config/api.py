@@ -48,12 +48,14 @@ _SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL", "PRIVATE
 
 
 def _check_namespace(name: str) -> str:
+    """Allowed: a DNS label (lowercase letters, digits, -), not default or kube-*."""
     if not re.fullmatch(_DNS_LABEL, name) or name == "default" or name.startswith("kube-"):
         raise ValueError(f"{name!r} is not a usable namespace; allowed: a DNS label, not default or kube-*")
     return name
 
 
 def _check_hostname(name: str) -> str:
+    """Allowed: a lowercase fully qualified DNS name, e.g. api.example.com."""
     labels = name.split(".") if isinstance(name, str) else []
     if len(labels) < 2 or len(name) > 253 or not all(re.fullmatch(_DNS_LABEL, label) for label in labels):
         raise ValueError(f"{name!r} is not a DNS name; allowed: a lowercase fully qualified name like api.example.com")
@@ -61,6 +63,7 @@ def _check_hostname(name: str) -> str:
 
 
 def _check_certificate_arn(arn: str) -> str:
+    """Allowed: arn:aws:acm:<the stack's region>:<12-digit account>:certificate/<uuid>."""
     pattern = r"arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}"
     if not isinstance(arn, str) or not re.fullmatch(pattern, arn):
         raise ValueError(
@@ -70,18 +73,22 @@ def _check_certificate_arn(arn: str) -> str:
 
 
 def _check_prometheus_address(url: str) -> str:
+    """Allowed: http(s)://host[:port][/path]."""
     if not isinstance(url, str) or not re.fullmatch(r"https?://[a-z0-9.-]+(:\d{1,5})?(/[\w./-]*)?", url):
         raise ValueError(f"{url!r} is not a Prometheus URL; allowed: http(s)://host[:port][/path]")
     return url.rstrip("/")
 
 
 def _check_go_duration(text: str) -> str:
+    """Allowed: a duration such as 30s, 15m, 1h or 1h30m."""
     if not isinstance(text, str) or not re.fullmatch(r"(\d+h)?(\d+m)?(\d+s)?", text) or not text:
         raise ValueError(f"{text!r} is not a duration; allowed: e.g. 30s, 15m, 1h")
     return text
 
 
 def _check_settings(settings: dict[str, str]) -> dict[str, str]:
+    """Allowed: map of environment-variable names ([A-Z][A-Z0-9_]*) to text; no secret-looking names (PASSWORD,
+    TOKEN, ...)."""
     for key in settings:
         if not re.fullmatch(r"[A-Z][A-Z0-9_]*", key):
             raise ValueError(f"{key!r} is not an environment variable name; allowed: [A-Z][A-Z0-9_]*")
@@ -94,6 +101,7 @@ def _check_settings(settings: dict[str, str]) -> dict[str, str]:
 
 
 def _check_flags(flags: dict[str, str | bool | int]) -> dict[str, str | bool | int]:
+    """Allowed: map of names ([a-zA-Z0-9_.-], 1-128 chars) to text (1-4096 chars), true/false or a number."""
     for key, value in flags.items():
         if not re.fullmatch(r"[a-zA-Z0-9_.-]{1,128}", key):
             raise ValueError(f"flag {key!r} is not a parameter name; allowed: [a-zA-Z0-9_.-], 1-128 chars")
@@ -246,6 +254,7 @@ class ApiWafConfig(Section):
     common_rules_count_only: tuple[str, ...] = Field(
         ("SizeRestrictions_BODY",),
         description="Common-rule-set rules that only count (bodies over 8 KB are normal for prompts).",
+        json_schema_extra={"allowed": "rule names of AWSManagedRulesCommonRuleSet (SizeRestrictions_BODY, ...)"},
     )
     log_retention_days: LogRetentionDays = Field(365, description="Retention of the WAF log group.")
 
@@ -272,7 +281,12 @@ class ApiEcrConfig(Section):
 
 
 class ApiConfig(Section):
-    """`ai-platform:api`: the ai-api workload, its release strategy, edge (ALB, TLS, WAF) and image."""
+    """`ai-platform:api`: the ai-api workload, its release strategy, edge (ALB, TLS, WAF) and image.
+
+    Optional: a stack without this section runs the platform alone. With it, `image` (a tag or a digest),
+    `domain_name` and `certificate_arn` must be set; `blue-green` and `canary` need Argo Rollouts, and the workload
+    needs the load balancer controller and external-secrets add-ons.
+    """
 
     namespace: Annotated[str, AfterValidator(_check_namespace)] = Field("ai-api", description="Kubernetes namespace.")
     strategy: DeliveryStrategy = Field("canary", description="Release strategy: rolling, blue-green or canary.")
@@ -293,7 +307,9 @@ class ApiConfig(Section):
     monitoring_namespace: Annotated[str, AfterValidator(_check_namespace)] = Field(
         "monitoring", description="Namespace whose pods may scrape the ai-api pods (network policy)."
     )
-    domain_name: Annotated[str, AfterValidator(_check_hostname)] = Field(description="Public host name of the API.")
+    domain_name: Annotated[str, AfterValidator(_check_hostname)] = Field(
+        description="Public host name the ALB serves; point its DNS record at the ALB (kubectl get ingress -n ai-api)."
+    )
     certificate_arn: Annotated[str, AfterValidator(_check_certificate_arn)] = Field(
         description="ACM certificate (same region as the stack) covering domain_name."
     )
@@ -313,13 +329,15 @@ class ApiConfig(Section):
     )
     database_ca_bundle_path: str = Field(
         "/etc/ssl/certs/rds-global-bundle.pem", pattern=r"^/[\w./-]+$",
-        description="Path of the RDS CA bundle in the image (sslrootcert; verify-ca/verify-full).",
+        description="Path of the RDS CA bundle in the image (sslrootcert; verify-ca/verify-full): ship AWS's "
+        "global-bundle.pem there, or use sslmode require.",
     )  # fmt: skip
     secret_refresh_interval: Annotated[str, AfterValidator(_check_go_duration)] = Field(
         "15m", description="How often external-secrets re-reads the database secret."
     )
     zone_spread: Literal["DoNotSchedule", "ScheduleAnyway"] = Field(
-        "DoNotSchedule", description="Spread across zones strictly (DoNotSchedule) or best effort."
+        "DoNotSchedule",
+        description="Spread pods over zones strictly (DoNotSchedule) or best effort; over nodes always best effort.",
     )
     termination_grace_period_seconds: int = Field(60, ge=10, le=3600, description="Time to drain before SIGKILL.")
     pre_stop_sleep_seconds: int = Field(

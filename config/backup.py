@@ -38,7 +38,7 @@ class BackupConfig(Section):
     vault_lock_changeable_for_days: int = Field(
         7, ge=3, le=36500, description="Compliance mode: grace days before the lock becomes immutable (>= 3)."
     )
-    protect: bool = Field(True, description="Pulumi `protect` on the vault (no accidental destroy).")
+    protect: bool = Field(True, description="Pulumi `protect` and `retainOnDelete` on the vault (no accidental loss).")
 
     def retentions(self) -> dict[str, int]:
         return {

@@ -34,12 +34,14 @@ _RESERVED_LABEL_PREFIXES = (
 
 
 def _check_eks_addon_version(version: str) -> str:
+    """Allowed: an EKS add-on build vX.Y.Z-eksbuild.N."""
     if not _EKS_ADDON_VERSION.fullmatch(version):
         raise ValueError(f"{version!r} is not an EKS add-on version; allowed: e.g. v1.20.4-eksbuild.2")
     return version
 
 
 def _check_public_cidr(cidr: str) -> str:
+    """Allowed: an IPv4 network, e.g. 198.51.100.0/24."""
     try:
         return str(ipaddress.IPv4Network(cidr, strict=True))
     except (ValueError, TypeError) as error:
@@ -47,6 +49,8 @@ def _check_public_cidr(cidr: str) -> str:
 
 
 def _check_role_name(name: str) -> str:
+    """Allowed: an IAM role name of the deploying account, path allowed
+    (aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_...)."""
     if not _IAM_ROLE_NAME.fullmatch(name):
         raise ValueError(
             f"{name!r} is not an IAM role name; allowed: a role name in this account, optionally with its path "
@@ -88,18 +92,26 @@ class NodeGroupConfig(Section):
 
     instance_types: tuple[str, ...] = Field(
         ("m6i.large",), min_length=1, max_length=20,
-        description="EC2 instance types, in order of preference (same vCPU/memory shape for predictable scaling).",
+        description="EC2 instance types, in order of preference (same vCPU/memory shape for predictable scaling); "
+        "Graviton types (m7g, c7g...) need ami_type AL2023_ARM_64_STANDARD.",
     )  # fmt: skip
     capacity_type: Literal["ON_DEMAND", "SPOT"] = Field("ON_DEMAND", description="ON_DEMAND or SPOT capacity.")
     ami_type: Literal["AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD"] = Field(
         "AL2023_x86_64_STANDARD", description="EKS-optimised Amazon Linux 2023 AMI family (x86_64 or arm64)."
     )
     min_size: int = Field(2, ge=0, le=450, description="Minimum node count.")
-    desired_size: int = Field(2, ge=0, le=450, description="Node count at creation; autoscaling owns it later.")
+    desired_size: int = Field(
+        2, ge=0, le=450, description="Node count at creation (min_size <= desired_size <= max_size); autoscaling owns "
+        "it later, and later changes by autoscaling are kept.",
+    )  # fmt: skip
     max_size: int = Field(4, ge=1, le=450, description="Maximum node count.")
     disk_size_gib: int = Field(50, ge=20, le=16384, description="Root volume size (encrypted gp3), GiB.")
     max_unavailable_percent: int = Field(33, ge=1, le=100, description="Share of nodes replaced at once on update.")
-    labels: dict[str, str] = Field(default_factory=dict, description="Kubernetes labels on every node.")
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Kubernetes labels on every node (`node.kubernetes.io/node-group: <name>` is always added); not "
+        "under kubernetes.io/, k8s.io/, eks.amazonaws.com/ or karpenter.*.",
+    )
     taints: tuple[NodeTaint, ...] = Field((), description="Kubernetes taints on every node.")
 
     @model_validator(mode="after")
@@ -135,7 +147,11 @@ class EksAddonVersions(Section):
     """Pinned EKS managed add-on versions (`aws eks describe-addon-versions --kubernetes-version <v>`)."""
 
     vpc_cni: EksAddonVersion = Field("v1.20.4-eksbuild.2", description="vpc-cni (network policy enforcement on).")
-    kube_proxy: EksAddonVersion = Field("v1.34.1-eksbuild.2", description="kube-proxy; same minor as the cluster.")
+    kube_proxy: EksAddonVersion = Field(
+        "v1.34.1-eksbuild.2",
+        description="kube-proxy, built for the cluster's minor version: changing cluster.version means changing this "
+        "(and usually the other builds) in the same change.",
+    )
     coredns: EksAddonVersion = Field("v1.12.3-eksbuild.1", description="coredns.")
     ebs_csi_driver: EksAddonVersion = Field("v1.48.0-eksbuild.2", description="aws-ebs-csi-driver (own IRSA role).")
 
@@ -143,7 +159,10 @@ class EksAddonVersions(Section):
 class ClusterConfig(Section):
     """`ai-platform:cluster`: the EKS control plane, who administers it, its node groups and core add-ons."""
 
-    version: str = Field(DEFAULT_EKS_VERSION, description="Kubernetes version of the control plane and node groups.")
+    version: str = Field(
+        DEFAULT_EKS_VERSION, description="Kubernetes version of the control plane and node groups.",
+        json_schema_extra={"allowed": f"one of {', '.join(EKS_VERSIONS)} (EKS standard support, checked 2026-11)"},
+    )  # fmt: skip
     support_type: Literal["STANDARD", "EXTENDED"] = Field(
         "STANDARD", description="EKS upgrade policy: STANDARD (auto-upgraded when support ends) or EXTENDED (paid)."
     )

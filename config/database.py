@@ -24,6 +24,7 @@ _RESERVED_DB_USERS = frozenset({"postgres", "rdsadmin", "rdsrepladmin", "rds_sup
 
 
 def _check_engine_version(version: str) -> str:
+    """Allowed: major.minor shipping pgvector >= 0.8: 17.4+, 16.8+, 15.12+, 14.17+, 13.20+."""
     match = re.fullmatch(r"(\d+)\.(\d+)", version) if isinstance(version, str) else None
     floor = ", ".join(f"{major}.{minor}+" for major, minor in AURORA_PGVECTOR_08_MIN_MINOR.items())
     if match is None:
@@ -37,18 +38,21 @@ def _check_engine_version(version: str) -> str:
 
 
 def _check_capacity(acu: float) -> float:
+    """Allowed: 0-256 ACUs in steps of 0.5."""
     if not 0 <= acu <= 256 or (acu * 2) != int(acu * 2):
         raise ValueError(f"{acu} is not a Serverless v2 capacity; allowed: 0 to 256 ACUs in steps of 0.5")
     return acu
 
 
 def _check_pi_retention(days: int) -> int:
+    """Allowed: 7 (free), 31 x months (1-23) or 731."""
     if days not in PERFORMANCE_INSIGHTS_RETENTION_DAYS:
         raise ValueError(f"{days} is not a Performance Insights retention; allowed: 7, 31 * months (1-23) or 731")
     return days
 
 
 def _check_monitoring_interval(seconds: int) -> int:
+    """Allowed: 0, 1, 5, 10, 15, 30 or 60."""
     if seconds not in MONITORING_INTERVALS:
         allowed = ", ".join(map(str, MONITORING_INTERVALS))
         raise ValueError(f"{seconds} is not an enhanced-monitoring interval; allowed: {allowed}")
@@ -56,6 +60,8 @@ def _check_monitoring_interval(seconds: int) -> int:
 
 
 def _check_identifier(name: str) -> str:
+    """Allowed: a lowercase letter, then letters, digits or _ (max 63); not postgres, rdsadmin, admin, public,
+    user...."""
     if not re.fullmatch(r"[a-z][a-z0-9_]{0,62}", name) or name in _RESERVED_DB_USERS:
         raise ValueError(
             f"{name!r} is not usable; allowed: lowercase letter then letters, digits or _ (max 63), "
@@ -68,7 +74,9 @@ class DatabaseConfig(Section):
     """`ai-platform:database`: Aurora PostgreSQL (pgvector) — capacity, resilience, backups, observability."""
 
     engine_version: Annotated[str, AfterValidator(_check_engine_version)] = Field(
-        "17.4", description="Aurora PostgreSQL major.minor; must ship pgvector >= 0.8 (17.4+, 16.8+, 15.12+ ...)."
+        "17.4",
+        description="Aurora PostgreSQL major.minor at creation; AWS then applies minor upgrades in the maintenance "
+        "window (a major upgrade is a deliberate change). 17.4 ships pgvector 0.8.0 (iterative index scans).",
     )
     database_name: Annotated[str, AfterValidator(_check_identifier)] = Field(
         "aiplatform", description="Database created with the cluster (the application's database)."
@@ -90,16 +98,26 @@ class DatabaseConfig(Section):
     auto_pause_after_seconds: int | None = Field(
         None, ge=300, le=86400, description="Idle seconds before a 0-ACU cluster pauses (300-86400); only with min 0."
     )
-    reader_count: int = Field(2, ge=0, le=15, description="Reader instances besides the writer, spread over the AZs.")
-    backup_retention_days: int = Field(
-        35, ge=1, le=35, description="Days of automated backups / point-in-time recovery (RDS allows 1-35)."
+    reader_count: int = Field(
+        2, ge=0, le=15, description="Reader instances besides the writer; instances go round-robin over the AZs."
     )
-    backup_window: str = Field("03:00-04:00", description="Daily automated-backup window, hh:mm-hh:mm UTC (>= 30 min).")
+    backup_retention_days: int = Field(
+        35, ge=1, le=35,
+        description="Days of automated backups / point-in-time recovery; equal to backup.daily_retention_days while "
+        "backup.continuous_backup is on.",
+    )
+    backup_window: str = Field(
+        "03:00-04:00", description="Daily automated-backup window (UTC).",
+        json_schema_extra={"allowed": "hh:mm-hh:mm UTC, at least 30 minutes"},
+    )  # fmt: skip
     maintenance_window: str = Field(
-        "tue:09:00-tue:10:00", description="Weekly maintenance window, ddd:hh:mm-ddd:hh:mm UTC, apart from backups."
+        "tue:09:00-tue:10:00",
+        description="Weekly maintenance window (UTC); the default is clear of the AWS Backup jobs (daily 05:00, "
+        "weekly Sunday 06:00, monthly on the 1st at 07:00).",
+        json_schema_extra={"allowed": "ddd:hh:mm-ddd:hh:mm UTC, at least 30 minutes, clear of backup_window every day"},
     )
     deletion_protection: bool = Field(True, description="RDS deletion protection on the cluster.")
-    final_snapshot: bool = Field(True, description="Take a named final snapshot when the cluster is deleted.")
+    final_snapshot: bool = Field(True, description="Take the final snapshot `<cluster>-final` when it is deleted.")
     protect: bool = Field(True, description="Pulumi `protect` on the cluster and its instances (no accidental delete).")
     secret_rotation_days: int = Field(
         30, ge=1, le=365, description="Days between rotations of the RDS-managed master password (1-365)."

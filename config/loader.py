@@ -37,7 +37,7 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 
 
 @functools.cache
-def _model_defaults(model: type[BaseModel]) -> dict[str, Any]:
+def model_defaults(model: type[BaseModel]) -> dict[str, Any]:
     """A model's own default values as plain data; keys without a default (api.domain_name...) are left out."""
     return {
         name: TypeAdapter(field.annotation).dump_python(field.get_default(call_default_factory=True))
@@ -50,7 +50,7 @@ def environment_defaults(environment: str) -> dict[str, dict[str, Any]]:
     """Every section's defaults in `environment`: the models' (production) defaults with its profile merged over."""
     profile = PROFILES[environment]
     return {
-        section: deep_merge(copy.deepcopy(_model_defaults(model)), profile.get(section, {}))
+        section: deep_merge(copy.deepcopy(model_defaults(model)), profile.get(section, {}))
         for section, model in SECTIONS.items()
     }
 

@@ -43,10 +43,16 @@ def _parse_private_cidr(cidr: str) -> ipaddress.IPv4Network:
     return network
 
 
+def _check_private_cidr(cidr: str) -> str:
+    """Allowed: a private IPv4 range (inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16), host bits zero, prefix
+    /16 up to the size the AZs need (each private subnet at least /22)."""
+    return str(_parse_private_cidr(cidr))
+
+
 class NetworkConfig(Section):
     """`ai-platform:network`: the VPC and how it reaches the internet and AWS APIs."""
 
-    cidr: Annotated[str, AfterValidator(lambda cidr: str(_parse_private_cidr(cidr)))] = Field(
+    cidr: Annotated[str, AfterValidator(_check_private_cidr)] = Field(
         "10.0.0.0/16", description="VPC IPv4 range: private (RFC 1918), /16 to the size the AZs need."
     )
     az_count: int = Field(3, ge=2, le=6, description="Availability zones to spread subnets over (2-6).")

@@ -20,7 +20,9 @@ class StorageConfig(Section):
         90, ge=60, le=3650, description="Days before current objects move to GLACIER_IR (>= IA + 30, S3 rule)."
     )
     noncurrent_version_expiration_days: int = Field(
-        90, ge=1, le=3650, description="Days a superseded object version is kept before it expires."
+        90, ge=1, le=3650,
+        description="Days a superseded object version is kept before it expires (>= exports_object_lock_days with "
+        "Object Lock).",
     )
     noncurrent_versions_to_keep: int = Field(
         3, ge=0, le=100, description="Newest superseded versions kept regardless of age."
@@ -35,12 +37,14 @@ class StorageConfig(Section):
         True, description="Object Lock (WORM) on the database-exports bucket; can only be set when it is created."
     )
     exports_object_lock_mode: Literal["GOVERNANCE", "COMPLIANCE"] = Field(
-        "GOVERNANCE", description="Default Object Lock mode of the exports bucket."
+        "GOVERNANCE",
+        description="Default Object Lock mode of the exports bucket: GOVERNANCE (removable by a principal with "
+        "s3:BypassGovernanceRetention, e.g. for a data-erasure request) or COMPLIANCE (by nobody).",
     )
     exports_object_lock_days: int = Field(
         35, ge=1, le=36500, description="Default Object Lock retention of new export objects (days)."
     )
-    protect: bool = Field(True, description="Pulumi `protect` on the buckets (no accidental destroy).")
+    protect: bool = Field(True, description="Pulumi `protect` and `retainOnDelete` on the buckets (no accidents).")
 
     @model_validator(mode="after")
     def _check(self) -> StorageConfig:

@@ -39,6 +39,8 @@ REQUIRED_USER_TAG_KEYS: tuple[str, ...] = ("owner", "cost-center")
 
 
 def _check_log_retention(days: int) -> int:
+    """Allowed: a CloudWatch Logs retention: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+    1827, 2192, 2557, 2922, 3288 or 3653."""
     if days not in LOG_RETENTION_DAYS:
         allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
         raise ValueError(f"{days} is not a CloudWatch Logs retention; allowed: {allowed}")
@@ -55,12 +57,15 @@ class Section(BaseModel):
 
 
 def check_region(region: str) -> str:
+    """Allowed: an AWS region name, e.g. us-east-1."""
     if region not in AWS_REGIONS:
         raise ValueError(f"{region!r} is not an AWS region; allowed: {', '.join(sorted(AWS_REGIONS))}")
     return region
 
 
 def check_tags(tags: dict[str, str]) -> dict[str, str]:
+    """Allowed: map that sets owner and cost-center; keys 1-128 chars not starting with aws:, values <= 256 chars;
+    not project, stack, environment, component or managed-by (the platform sets those)."""
     missing = [k for k in REQUIRED_USER_TAG_KEYS if not tags.get(k)]
     if missing:
         raise ValueError(f"missing {', '.join(missing)}; allowed: a map that sets {', '.join(REQUIRED_USER_TAG_KEYS)}")
@@ -145,16 +150,19 @@ def memory_bytes(quantity: str) -> float:
 
 
 def _check_cpu(quantity: str) -> str:
+    """Allowed: a CPU quantity: millicores like 250m or cores like 0.5."""
     cpu_millicores(quantity)
     return quantity
 
 
 def _check_memory(quantity: str) -> str:
+    """Allowed: a memory quantity, e.g. 512Mi, 1Gi or 1G."""
     memory_bytes(quantity)
     return quantity
 
 
 def _check_int_or_percent(value: int | str) -> int | str:
+    """Allowed: an integer >= 0 or a percentage 0%-100%."""
     if isinstance(value, int) and value >= 0:
         return value
     if isinstance(value, str) and re.fullmatch(r"(100|[1-9]?\d)%", value):
