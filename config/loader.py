@@ -47,7 +47,11 @@ def model_defaults(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def environment_defaults(environment: str) -> dict[str, dict[str, Any]]:
-    """Every section's defaults in `environment`: the models' (production) defaults with its profile merged over."""
+    """Every section's defaults in `environment`: the models' (production) defaults with its profile merged over.
+
+    Defaults are merged as data rather than left to pydantic so that a stack's entry in a map keeps the rest of the
+    default entry (`node_groups.system.max_size` alone keeps the `system` group's instance types and taint).
+    """
     profile = PROFILES[environment]
     return {
         section: deep_merge(copy.deepcopy(model_defaults(model)), profile.get(section, {}))

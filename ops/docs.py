@@ -88,7 +88,7 @@ def render_outputs() -> str:
         generated_note("`OUTPUTS` in `components/platform.py`"),
         "",
         "Read one with `pulumi stack output <name>` (`--show-secrets` for a secret one), or all of them with "
-        "`pulumi stack output --json`. The offline plan (`python -m ops plan`) computes them too, with made-up ids.",
+        "`pulumi stack output --json`.",
         "",
         "| output | description |",
         "|---|---|",
