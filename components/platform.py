@@ -237,7 +237,7 @@ class Platform(PlatformComponent):
         self.register_outputs(self.exports())
 
     def exports(self) -> dict[str, pulumi.Input[object]]:
-        """What operators need from a stack (`pulumi stack output`); secrets stay secret."""
+        """What operators need from a stack (`pulumi stack output`), as listed in `OUTPUTS`; secrets stay secret."""
         return {
             "environment": self.config.environment,
             "region": self.config.region,
@@ -290,6 +290,49 @@ class Platform(PlatformComponent):
             "waf_web_acl_arn": self.ai_api.web_acl_arn,
             "waf_blocklist_ip_set_arn": self.ai_api.blocklist_ip_set_arn,
         }
+
+
+# Every stack output (`pulumi stack output <name>`) and what it is for: the one list `Platform.exports()` follows
+# and docs/outputs.md is generated from. Outputs of the ai-api workload exist only with `ai-platform:api`.
+API_ONLY = "Only with `ai-platform:api`: "
+OUTPUTS: dict[str, str] = {
+    "environment": "The stack's `ai-platform:environment` (dev, staging or prod).",
+    "region": "The stack's AWS region (`aws:region`).",
+    "vpc_id": "ID of the VPC.",
+    "vpc_cidr": "IPv4 range of the VPC.",
+    "availability_zones": "The availability zones the subnets are spread over, in subnet order.",
+    "public_subnet_ids": "Public subnets, one per AZ (load balancers, NAT gateways).",
+    "private_subnet_ids": "Private (workload) subnets, one per AZ: EKS nodes and pods.",
+    "database_subnet_ids": "Database subnets, one per AZ, without a route to the internet.",
+    "kms_key_arns": "Customer-managed KMS key ARN per purpose (eks, database, storage, logs, backup).",
+    "cluster_name": "Name of the EKS cluster (`ai-platform-<stack>`).",
+    "cluster_endpoint": "Kubernetes API endpoint of the cluster (private unless the public endpoint is on).",
+    "kubernetes_version": "Kubernetes version of the control plane.",
+    "oidc_provider_arn": "IAM OIDC provider of the cluster, for IRSA roles made outside this stack.",
+    "kubeconfig": "Secret. Kubeconfig of the cluster (`pulumi stack output --show-secrets kubeconfig`).",
+    "secrets_path_prefix": "Secrets Manager name prefix the shared ClusterSecretStore may read "
+    "(`ai-platform/<stack>/`).",
+    "database_endpoint": "Writer endpoint of the Aurora cluster.",
+    "database_reader_endpoint": "Reader endpoint of the Aurora cluster (load-balanced over the readers).",
+    "database_port": "PostgreSQL port of the Aurora cluster.",
+    "database_name": "Database created with the cluster.",
+    "database_master_username": "Master user name (its password lives only in the RDS-managed secret).",
+    "database_master_secret_arn": "ARN of the RDS-managed master secret (rotated by RDS).",
+    "database_cluster_identifier": "Identifier of the Aurora cluster.",
+    "database_cluster_resource_id": "Resource id of the Aurora cluster, for `rds-db:connect` IAM policies.",
+    "database_security_group_id": "Security group of the database (PostgreSQL open to the EKS nodes only).",
+    "database_migrations_job": "Name of the schema-migrations Job; null when external-secrets is disabled.",
+    "bucket_names": "S3 bucket name per purpose (models, data, exports, logs).",
+    "backup_vault_name": "AWS Backup vault holding the recovery points.",
+    "backup_notifications_topic_arn": "SNS topic of backup and restore events; subscribe the on-call channel.",
+    "ai_api_url": API_ONLY + "public URL of the API (`https://<domain_name>`).",
+    "ai_api_namespace": API_ONLY + "Kubernetes namespace of the workload.",
+    "ai_api_repository_url": API_ONLY + "ECR repository to push the ai-api image to.",
+    "ai_api_role_arn": API_ONLY + "IRSA role of the ai-api pods.",
+    "waf_web_acl_arn": API_ONLY + "WAF web ACL in front of the ALB.",
+    "waf_blocklist_ip_set_arn": API_ONLY + "WAF IP set the security automation adds addresses to (deployments "
+    "leave its list alone).",
+}
 
 
 def build(config: StackConfig) -> Platform:

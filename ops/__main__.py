@@ -10,10 +10,10 @@ import argparse
 import sys
 
 from config import StackConfigError
-from ops import gate, plan
+from ops import docs, gate, plan
 from ops.engine import StackFileError
 
-COMMANDS = (plan, gate)
+COMMANDS = (plan, gate, docs)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -447,6 +447,7 @@ def run_program(
     """
     import pulumi
     from pulumi.runtime import config as runtime_config
+    from pulumi.runtime import settings
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
@@ -455,6 +456,7 @@ def run_program(
     recorded: list[RecordedResource] = []
     monitor = _make_monitor(mocks, recorded)
     runtime_config.set_all_config(_as_pulumi_config(raw_config), [])
+    settings.ROOT.set(None)  # a new root stack per run: an earlier run's exports must not show in this plan's outputs
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
 
     def main() -> None:

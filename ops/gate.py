@@ -10,7 +10,8 @@ settings come from `policy/config/<environment>.json`, the file CI passes as `--
 Exit status: 0 when no mandatory rule is violated (advisory violations are shown), 1 otherwise, 2 for a user
 error (unknown stack, bad config, unreadable plan file).
 
-`python -m ops policies` lists the rules; `--write-docs` regenerates docs/policies.md from the registry.
+`python -m ops policies` lists the rules; docs/policies.md is generated from the registry by `python -m ops docs`
+(`render_docs` below).
 """
 
 from __future__ import annotations
@@ -292,10 +293,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     gate.set_defaults(handler=run_gate)
 
-    policies = subparsers.add_parser(
-        "policies", help="list the policy pack's rules; --write-docs refreshes docs/policies.md"
+    policies = subparsers.add_parser("policies", help="list the policy pack's rules")
+    policies.add_argument(
+        "--write-docs", action="store_true", help="regenerate the docs, like `python -m ops docs` (kept for habit)"
     )
-    policies.add_argument("--write-docs", action="store_true", help=f"rewrite {DOCS_PATH.relative_to(PROJECT_DIR)}")
     policies.set_defaults(handler=run_policies)
 
 
@@ -332,7 +333,7 @@ def render_docs() -> str:
     lines = [
         "# Policy rules",
         "",
-        "Generated from `policy/rules` by `python -m ops policies --write-docs`; a test fails when it is stale.",
+        "Generated from `policy/rules` by `python -m ops docs`; a test fails when it is stale.",
         "",
         "Every rule runs in CrossGuard (`pulumi preview --policy-pack policy --policy-pack-config "
         "policy/config/<env>.json`) and offline (`python -m ops gate`). Enforcement is per environment "
@@ -377,10 +378,9 @@ def render_docs() -> str:
 
 def run_policies(args: argparse.Namespace) -> int:
     if args.write_docs:
-        DOCS_PATH.parent.mkdir(parents=True, exist_ok=True)
-        DOCS_PATH.write_text(render_docs())
-        print(f"{len(RULES)} rules written to {DOCS_PATH.relative_to(PROJECT_DIR)}")
-        return 0
+        from ops import docs
+
+        return docs.run(argparse.Namespace(check=False))
     width = max(len(r.id) for r in RULES)
     for rule in RULES:
         print(f"{rule.id:<{width}}  {rule.severity.value:<8}  {rule.enforcement.value:<9}  {rule.description}")

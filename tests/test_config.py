@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from config import ENVIRONMENT_DEFAULTS, StackConfigError, load_stack_config
+from config import PROFILES, SECTIONS, StackConfigError, environment_defaults, load_stack_config
 from tests.conftest import STACKS, stack_config
 
 GOOD: dict[str, Any] = {
@@ -44,7 +44,28 @@ def test_dev_is_cheap_and_prod_is_resilient() -> None:
 def test_a_stack_key_overrides_its_environment_default_and_keeps_the_others() -> None:
     config = load_stack_config("dev", {**GOOD, "ai-platform:network": {"nat_strategy": "one_per_az"}})
     assert config.network.nat_strategy == "one_per_az"
-    assert config.network.az_count == ENVIRONMENT_DEFAULTS["dev"]["network"]["az_count"]
+    assert config.network.az_count == environment_defaults("dev")["network"]["az_count"]
+
+
+def _leaves(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    leaves: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            leaves.update(_leaves(value, f"{prefix}{key}."))
+        else:
+            leaves[f"{prefix}{key}"] = value
+    return leaves
+
+
+def test_the_model_defaults_are_production_and_profiles_hold_only_departures() -> None:
+    assert PROFILES["prod"] == {}
+    production = _leaves(environment_defaults("prod"))
+    for environment in ("dev", "staging"):
+        repeated = [
+            key for key, value in _leaves(PROFILES[environment]).items()
+            if key in production and json.dumps(production[key]) == json.dumps(value)
+        ]  # fmt: skip
+        assert not repeated, f"config/profiles.py: {environment} repeats production defaults: {repeated}"
 
 
 def test_structured_values_arrive_as_json_text_from_the_pulumi_runtime() -> None:
@@ -183,26 +204,12 @@ def test_malformed_configs_always_raise_the_config_error(raw: dict[str, Any]) ->
 # Garbage everywhere stops at the first field errors; a single bad key in an otherwise valid stack reaches the
 # cross-field and cross-section checks too, where an unguarded comparison would raise TypeError.
 
-def _section_models() -> dict[str, type]:
-    from pydantic import BaseModel
-
-    from config import StackConfig
-
-    models = {}
-    for name, field in StackConfig.model_fields.items():
-        for candidate in (field.annotation, *getattr(field.annotation, "__args__", ())):
-            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-                models[name] = candidate
-    return models
-
-
-_SECTIONS = _section_models()
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     stack=st.sampled_from(STACKS),
-    section=st.sampled_from(sorted(_SECTIONS)),
+    section=st.sampled_from(sorted(SECTIONS)),
     data=st.data(),
     value=st.one_of(_values, st.integers(-10, 10**6), st.sampled_from(["", "0", "true", "latest", "10.0.0.0/8"])),
 )
@@ -210,7 +217,7 @@ def test_one_random_key_in_a_shipped_stack_never_crashes_the_loader(stack, secti
     from ops.engine import read_stack_config
 
     raw = read_stack_config(stack)
-    field = data.draw(st.sampled_from(sorted(_SECTIONS[section].model_fields)), label="field")
+    field = data.draw(st.sampled_from(sorted(SECTIONS[section].model_fields)), label="field")
     current = raw.get(f"ai-platform:{section}")
     raw[f"ai-platform:{section}"] = {**(current if isinstance(current, dict) else {}), field: value}
     problems: list[str] = []

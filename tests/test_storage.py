@@ -209,9 +209,10 @@ def test_versions_may_not_expire_while_object_lock_still_holds_them() -> None:
 
 
 @pytest.mark.parametrize("section", ["storage", "database", "backup"])
-def test_readme_documents_every_data_layer_key_with_its_environment_defaults(section) -> None:
-    """Each key of the section is a row of its README table, whose dev/staging/prod cells are its defaults."""
-    readme = (PROJECT_DIR / "README.md").read_text()
+def test_reference_documents_every_data_layer_key_with_its_environment_defaults(section) -> None:
+    """Each key of the section is a row of its docs/configuration.md table, whose dev/staging/prod cells are its
+    defaults."""
+    readme = (PROJECT_DIR / "docs" / "configuration.md").read_text()
     table = readme.split(f"### ai-platform:{section}\n", 1)[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
     rows = {}
     for line in table.splitlines():
@@ -219,7 +220,7 @@ def test_readme_documents_every_data_layer_key_with_its_environment_defaults(sec
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             rows[cells[0].strip("`")] = cells[1:4]
     model = type(getattr(stack_config("dev"), section))
-    assert set(rows) == set(model.model_fields), "README table and config model disagree"
+    assert set(rows) == set(model.model_fields), "docs/configuration.md table and config model disagree"
     for stack, column in (("dev", 0), ("staging", 1), ("prod", 2)):
         config = getattr(stack_config(stack), section)
         for key, cells in rows.items():
