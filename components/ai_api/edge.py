@@ -16,7 +16,8 @@ import pulumi_kubernetes as k8s
 
 from components.ai_api.names import APP, HEALTH_PATH, LABELS
 from components.base import PlatformComponent
-from config import PROJECT, ApiConfig, ApiWafConfig
+from config import PROJECT
+from config.api import ApiConfig, ApiWafConfig
 from lib.k8s import object_metadata
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.ai_api.names import APP, CONTAINER_PORT, LABELS, SELECTOR
-from config import ApiConfig, ApiHpaConfig
+from config.api import ApiConfig, ApiHpaConfig
 from lib.k8s import object_metadata
 
 

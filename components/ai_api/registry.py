@@ -10,7 +10,8 @@ import pulumi_aws as aws
 
 from components.ai_api.names import APP
 from components.base import PlatformComponent
-from config import PROJECT, ApiEcrConfig, ApiImageConfig
+from config import PROJECT
+from config.api import ApiEcrConfig, ApiImageConfig
 
 
 def lifecycle_rules(ecr: ApiEcrConfig) -> dict[str, Any]:
