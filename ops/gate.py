@@ -293,9 +293,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     gate.set_defaults(handler=run_gate)
 
-    policies = subparsers.add_parser("policies", help="list the policy pack's rules")
-    policies.add_argument(
-        "--write-docs", action="store_true", help="regenerate the docs, like `python -m ops docs` (kept for habit)"
+    policies = subparsers.add_parser(
+        "policies", help="list the policy pack's rules (docs/policies.md: `python -m ops docs`)"
     )
     policies.set_defaults(handler=run_policies)
 
@@ -377,10 +376,6 @@ def render_docs() -> str:
 
 
 def run_policies(args: argparse.Namespace) -> int:
-    if args.write_docs:
-        from ops import docs
-
-        return docs.run(argparse.Namespace(check=False))
     width = max(len(r.id) for r in RULES)
     for rule in RULES:
         print(f"{rule.id:<{width}}  {rule.severity.value:<8}  {rule.enforcement.value:<9}  {rule.description}")

@@ -15,7 +15,7 @@ from pulumi_policy import EnforcementLevel
 from config import MANDATORY_TAG_KEYS
 from lib.tagging import is_taggable
 from ops.engine import PROJECT_DIR
-from ops.gate import DOCS_PATH, render_docs
+from ops.gate import render_docs
 from policy.rules import RULES, RULES_BY_ID, PackConfigError, enforcement_for, load_pack_config, mandatory_ids
 from policy.rules.core import MANDATORY_TAG_KEYS as POLICY_TAG_KEYS
 from policy.rules.stack import TAGGABLE_TYPES
@@ -142,8 +142,7 @@ def test_every_taggable_type_the_stacks_declare_is_listed(plan_of: Any, any_stac
     assert sorted(taggable - TAGGABLE_TYPES) == [], "add these types to TAGGABLE_TYPES in policy/rules/stack.py"
 
 
-def test_docs_list_every_rule_and_are_in_sync() -> None:
-    text = DOCS_PATH.read_text()
-    assert text == render_docs(), "docs/policies.md is stale: run `python -m ops policies --write-docs`"
+def test_docs_list_every_rule() -> None:
+    text = render_docs()  # freshness of docs/policies.md itself: tests/test_docs.py
     for rule in RULES:
         assert f"| `{rule.id}` |" in text
