@@ -103,7 +103,7 @@ class Database(PlatformComponent):
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-sg",
             vpc_id=args.vpc_id,
-            description=f"PostgreSQL ({PORT}) into {name} from the platform's workloads only",
+            description=f"PostgreSQL ({PORT}) into {name} from the platform workloads only",
             tags={"Name": f"{name}-sg"},
             opts=self.child_opts(),
         )  # no egress rules: the database never opens connections

@@ -27,6 +27,8 @@ from pulumi_policy.proxy import (
     UNKNOWN_STRING_VALUE as US,
 )
 
+from tests.aws_api_cases import AWS_API_CASES
+
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd"
 TAGS = {
     "project": "ai-platform",
@@ -1042,3 +1044,6 @@ CASES: dict[str, Case] = {
         ],
     ),
 }
+
+# The AWS API rules keep their cases beside their own tests (tests/aws_api_cases.py).
+CASES.update({rule_id: Case(*case) for rule_id, case in AWS_API_CASES.items()})

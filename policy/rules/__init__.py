@@ -13,7 +13,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel
 
-from . import backup, compute, database, edge, identity, kubernetes, network, observability, stack, storage  # noqa: F401
+from . import aws_api, backup, compute, database, edge, identity, kubernetes, network, observability, stack, storage  # noqa: F401
 from .core import REGISTRY, Rule
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"

@@ -1,0 +1,107 @@
+"""Cases of the AWS API rules (`policy/rules/aws_api.py`) for tests/test_policy_rules.py: per rule, a compliant
+input, a violating one (with a fragment of the expected message) and one unknown during preview (they all pass an
+unknown value: `pulumi up` checks again with the real one). `tests/policy_cases.py` merges them into `CASES`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE as UN
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE as US
+
+SG = "aws:ec2/securityGroup:SecurityGroup"
+
+# rule id -> (good, bad, message fragment, unknown); inputs are (type, props) of a resource named "subject".
+AWS_API_CASES: dict[str, tuple[Any, Any, str, Any]] = {
+    "aws-api-backup": (
+        ("aws:backup/vault:Vault", {"name": "prod-backup-vault"}),
+        ("aws:backup/vault:Vault", {"name": "prod backup vault"}),
+        "characters the API refuses: ' '",
+        ("aws:backup/vault:Vault", {"name": US}),
+    ),
+    "aws-api-ec2": (
+        (SG, {"description": "HTTPS from the VPC", "ingress": [{"description": "HTTPS (443) from 10.0.0.0/16"}]}),
+        (SG, {"description": "PostgreSQL \u2014 from the platform's nodes"}),
+        'characters the API refuses: "\'\u2014"',
+        (SG, {"description": US, "ingress": [{"description": US}]}),
+    ),
+    "aws-api-ecr": (
+        ("aws:ecr/repository:Repository", {"name": "ai-platform/prod/ai-api", "imageTagMutability": "IMMUTABLE"}),
+        ("aws:ecr/repository:Repository", {"name": "AI-Platform/api"}),
+        "must match [a-z0-9]+",
+        ("aws:ecr/repository:Repository", {"name": US}),
+    ),
+    "aws-api-eks": (
+        ("aws:eks/nodeGroup:NodeGroup", {"capacityType": "ON_DEMAND", "scalingConfig": {"minSize": 0, "maxSize": 3}}),
+        ("aws:eks/nodeGroup:NodeGroup", {"capacityType": "on-demand"}),
+        "not one of ON_DEMAND, SPOT",
+        ("aws:eks/nodeGroup:NodeGroup", {"capacityType": US}),
+    ),
+    "aws-api-events": (
+        ("aws:cloudwatch/eventRule:EventRule", {"description": "Karpenter interruption handling: rebalance"}),
+        ("aws:cloudwatch/eventRule:EventRule", {"description": "x" * 513}),
+        "length 513; allowed at most 512",
+        ("aws:cloudwatch/eventRule:EventRule", {"description": US}),
+    ),
+    "aws-api-iam": (
+        ("aws:iam/role:Role", {"description": "Karpenter controller of ai-platform-prod", "maxSessionDuration": 3600}),
+        ("aws:iam/role:Role", {"description": "reads the secrets \u2014 prod"}),
+        "characters the API refuses: '\u2014'",
+        ("aws:iam/role:Role", {"description": US, "maxSessionDuration": UN}),
+    ),
+    "aws-api-kms": (
+        ("aws:kms/key:Key", {"description": "logs", "deletionWindowInDays": 30, "rotationPeriodInDays": 365}),
+        ("aws:kms/key:Key", {"deletionWindowInDays": 3}),
+        "out of range; allowed: 7 to 30 days",
+        ("aws:kms/key:Key", {"deletionWindowInDays": UN}),
+    ),
+    "aws-api-logs": (
+        ("aws:cloudwatch/logGroup:LogGroup", {"name": "/aws/vpc/prod-network/flow-logs", "retentionInDays": 365}),
+        ("aws:cloudwatch/logGroup:LogGroup", {"name": "/aws/vpc/flow-logs", "retentionInDays": 100}),
+        "retentionInDays 100: not an accepted value; allowed: one of 1, 3, 5",
+        ("aws:cloudwatch/logGroup:LogGroup", {"name": US, "retentionInDays": UN}),
+    ),
+    "aws-api-rds": (
+        ("aws:rds/cluster:Cluster", {"clusterIdentifier": "prod-database", "preferredBackupWindow": "03:00-04:00"}),
+        ("aws:rds/cluster:Cluster", {"clusterIdentifier": "prod-database", "preferredBackupWindow": "03:00-03:15"}),
+        "allowed: hh24:mi-hh24:mi (UTC), at least 30 minutes",
+        ("aws:rds/cluster:Cluster", {"clusterIdentifier": US, "preferredBackupWindow": US}),
+    ),
+    "aws-api-s3": (
+        ("aws:s3/bucket:Bucket", {"bucket": "ai-platform-prod-data-123456789012-us-east-1"}),
+        ("aws:s3/bucket:Bucket", {"bucket": "AI_Platform"}),
+        "bucket 'AI_Platform': does not have the documented form",
+        ("aws:s3/bucket:Bucket", {"bucket": US}),
+    ),
+    "aws-api-secretsmanager": (
+        ("aws:secretsmanager/secretRotation:SecretRotation", {"rotationRules": {"automaticallyAfterDays": 30}}),
+        ("aws:secretsmanager/secretRotation:SecretRotation", {"rotationRules": {"automaticallyAfterDays": 0}}),
+        "rotationRules.automaticallyAfterDays 0: out of range; allowed 1 to 1000",
+        ("aws:secretsmanager/secretRotation:SecretRotation", {"rotationRules": {"automaticallyAfterDays": UN}}),
+    ),
+    "aws-api-sns": (
+        ("aws:sns/topic:Topic", {"name": "prod-backup-events"}),
+        ("aws:sns/topic:Topic", {"name": "prod.backup.events"}),
+        "1-256 of a-z, A-Z, 0-9, _ and -",
+        ("aws:sns/topic:Topic", {"name": US}),
+    ),
+    "aws-api-sqs": (
+        ("aws:sqs/queue:Queue", {"name": "ai-platform-prod", "messageRetentionSeconds": 300}),
+        ("aws:sqs/queue:Queue", {"name": "ai-platform-prod", "messageRetentionSeconds": 30}),
+        "allowed: 60 to 1209600 seconds",
+        ("aws:sqs/queue:Queue", {"name": US, "messageRetentionSeconds": UN}),
+    ),
+    "aws-api-ssm": (
+        ("aws:ssm/parameter:Parameter", {"name": "/ai-platform/prod/flag", "tier": "Standard", "type": "String"}),
+        ("aws:ssm/parameter:Parameter", {"name": "/ai-platform/prod/flag", "tier": "standard", "type": "String"}),
+        "not one of Standard, Advanced",
+        ("aws:ssm/parameter:Parameter", {"name": US, "tier": US}),
+    ),
+    "aws-api-wafv2": (
+        ("aws:wafv2/ipSet:IpSet", {"name": "blocklist", "description": "Blocked at the ALB - security automation"}),
+        ("aws:wafv2/ipSet:IpSet", {"name": "blocklist", "description": "Blocked (by the security automation)"}),
+        "characters the API refuses: '()'",
+        ("aws:wafv2/ipSet:IpSet", {"name": US, "description": US}),
+    ),
+}
