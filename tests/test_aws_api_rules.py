@@ -39,14 +39,6 @@ UNCONSTRAINED = {
     "aws:sqs/queuePolicy:QueuePolicy",  # queue URL and a policy document
 }
 
-# Violations in files another helper is restructuring (components/ai_api.py): the lead applies the replacement
-# values after merging. (stack-independent resource suffix, property, proposed replacement)
-PENDING = {
-    "ai-api-blocklist": ("description", "Addresses blocked at the ai-api ALB, maintained by the security automation"),
-    "ai-api-waf": ("description", "ai-api ALB, {stack}: blocklist, rate limit, AWS managed rules"),
-}
-
-
 def _violations(plan_of: Any, stack: str) -> list[tuple[str, str, str]]:
     result = evaluate(plan_of(stack), stack)
     return [(v.rule, v.urn.rsplit("::", 1)[-1], v.message) for v in result.violations if v.rule.startswith("aws-api")]
@@ -257,27 +249,11 @@ def test_log_retention_must_be_a_cloudwatch_value() -> None:
 
 
 def test_stack_passes_the_aws_api_rules(plan_of: Any, any_stack: str) -> None:
-    """Nothing beyond the pending fixes listed in PENDING (values in components/ai_api.py)."""
-    pending = {f"{any_stack}-{suffix}" for suffix in PENDING}
-    assert [v for v in _violations(plan_of, any_stack) if v[1] not in pending] == []
+    assert _violations(plan_of, any_stack) == []
 
 
-def test_pending_replacements_pass() -> None:
+def test_waf_descriptions_without_parentheses_pass() -> None:
+    """The WAF refuses parentheses in descriptions (the stacks had them); the shipped wording passes."""
     rule = RULES_BY_ID["aws-api-wafv2"]
-    types = ("aws:wafv2/ipSet:IpSet", "aws:wafv2/webAcl:WebAcl")
-    for type_, (prop, value) in zip(types, PENDING.values(), strict=True):
-        assert run(rule, (type_, {prop: value.format(stack="prod")})) == []
-
-
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
-@pytest.mark.parametrize("suffix", sorted(PENDING))
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "components/ai_api.py: the WAF IP set (ai-api-blocklist) and web ACL (ai-api-waf) descriptions contain "
-        "parentheses, which wafv2 CreateIPSet/CreateWebACL Description refuse; the lead applies PENDING's values "
-        "after the restructure, then this xfail must go"
-    ),
-)
-def test_pending_value_fixes(plan_of: Any, stack: str, suffix: str) -> None:
-    assert [v for v in _violations(plan_of, stack) if v[1] == f"{stack}-{suffix}"] == []
+    assert run(rule, ("aws:wafv2/webAcl:WebAcl", {"description": "ai-api ALB (prod): blocklist"}))
+    assert run(rule, ("aws:wafv2/webAcl:WebAcl", {"description": "ai-api ALB, prod: blocklist, rate limit"})) == []

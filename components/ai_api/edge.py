@@ -91,7 +91,7 @@ def web_acl(
     blocklist = aws.wafv2.IpSet(
         f"{name}-blocklist",
         name=f"{prefix}-blocklist",
-        description="Addresses blocked at the ai-api ALB (maintained by the security automation)",
+        description="Addresses blocked at the ai-api ALB, maintained by the security automation",
         scope="REGIONAL",
         ip_address_version="IPV4",
         addresses=[],
@@ -101,7 +101,7 @@ def web_acl(
     acl = aws.wafv2.WebAcl(
         f"{name}-waf",
         name=prefix,
-        description=f"ai-api ALB ({stack}): blocklist, rate limit, AWS managed rules",
+        description=f"ai-api ALB, {stack}: blocklist, rate limit, AWS managed rules",
         scope="REGIONAL",
         default_action={"allow": {}},
         rules=waf_rules(name, waf, blocklist.arn),
