@@ -637,6 +637,7 @@ def test_progressive_strategies_need_argo_rollouts() -> None:
         ({"ssl_policy": "ELBSecurityPolicy-2016-08"}, "ssl_policy", "not a valid choice"),
         ({"domian_name": "x.example.com"}, "domian_name", "unknown key; allowed:"),
         ({"image": {"tag": 1.5}}, "image.tag", "read as a number (YAML); allowed: the tag quoted"),
+        ({"run_as_user": 1000}, "run_as_user", "out of range"),
     ],
 )
 def test_bad_api_config_is_one_clear_line(api: dict[str, Any], key: str, text: str) -> None:
