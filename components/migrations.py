@@ -12,9 +12,9 @@ creates a new Job and the SQL runs again; when nothing changed, nothing runs.
 
 All files are applied in one `psql` session and one transaction, under a transaction-scoped advisory lock: two Jobs
 can never interleave, and a failing file leaves the database exactly as it was. The connection requires TLS (the
-server refuses anything else: `rds.force_ssl`). The pod runs as the image's unprivileged `postgres` user with a
-read-only root file system, no capabilities and the runtime's seccomp profile (Pod Security `restricted`), and may
-only talk to DNS and to PostgreSQL in the database subnets.
+server refuses anything else: `rds.force_ssl`). The pod runs as UID/GID 10001 (the platform's floor is 10000, above
+any image's or host's system users) with a read-only root file system, no capabilities and the runtime's seccomp
+profile (Pod Security `restricted`), and may only talk to DNS and to PostgreSQL in the database subnets.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "db" / "migrations"
 # A PostgreSQL client pinned by version (never `latest`); its major is >= the server's (pg_dump/psql compatible).
 MIGRATIONS_IMAGE = "public.ecr.aws/docker/library/postgres:17.6-alpine"
 MOUNT_PATH = "/migrations"
-POSTGRES_UID = 70  # the `postgres` user of the official Alpine images
+# UID and GID of the Job's pod. Not the image's `postgres` user (70): IDs below 10000 may be a node's system users.
+# psql needs no passwd entry for it: the user name comes from PGUSER and the home directory from HOME.
+RUN_AS_ID = 10001
 # Serialises concurrent migration runs (transaction-scoped advisory lock; any constant unique to this purpose).
 ADVISORY_LOCK_KEY = 7_402_113_925
 SECRETS_READER = "db-secrets-reader"  # service account and SecretStore reading the master secret
@@ -202,8 +204,9 @@ class DatabaseMigrations(PlatformComponent):
                         "enableServiceLinks": False,
                         "securityContext": {
                             "runAsNonRoot": True,
-                            "runAsUser": POSTGRES_UID,
-                            "runAsGroup": POSTGRES_UID,
+                            "runAsUser": RUN_AS_ID,
+                            "runAsGroup": RUN_AS_ID,
+                            "fsGroup": RUN_AS_ID,
                             "seccompProfile": {"type": "RuntimeDefault"},
                         },
                         "containers": [
@@ -220,6 +223,8 @@ class DatabaseMigrations(PlatformComponent):
                                     "allowPrivilegeEscalation": False,
                                     "readOnlyRootFilesystem": True,
                                     "runAsNonRoot": True,
+                                    "runAsUser": RUN_AS_ID,
+                                    "runAsGroup": RUN_AS_ID,
                                     "capabilities": {"drop": ["ALL"]},
                                 },
                                 "resources": {

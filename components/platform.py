@@ -215,14 +215,15 @@ class Platform(PlatformComponent):
                     logs_kms_key_arn=self.identity.key_arns["logs"],
                     logs_bucket_name=self.storage.logs_bucket_name,
                     access_log_prefix=self.storage.alb_access_log_prefix,
-                    database_secret_arn=self.database.master_user_secret_arn,
-                    database_kms_key_arn=self.identity.key_arns["database"],
+                    # IAM database authentication as `ai_app`: no master secret, no database key for the workload.
+                    database_cluster_resource_id=self.database.cluster_resource_id,
                     database_endpoint=self.database.endpoint,
                     database_port=self.database.port,
                     database_name=self.database.database_name,
                     load_balancer_cidrs=self.network.public_subnet_cidrs,
                     database_cidrs=self.network.database_subnet_cidrs,
                     argo_rollouts_enabled=self.addons.argo_rollouts_enabled,
+                    vpa_enabled=config.addons.vpa.enabled,
                     alb_tags=component_tags(config.mandatory_tags(), AiApi.area),
                 ),
                 self.child_opts(

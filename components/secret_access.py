@@ -6,6 +6,9 @@ read the database master password), a namespace that needs such a secret gets it
 exactly that secret (decrypting it only through Secrets Manager), a ServiceAccount bound to it, and a
 namespaced `SecretStore` authenticating as that ServiceAccount; `database_credentials_secret` then syncs the RDS
 credentials through it into a Kubernetes Secret.
+
+Only the migrations' namespace reads the master secret this way: applications sign in with IAM database
+authentication as their own role (the ai-api as `ai_app`) and never see it.
 """
 
 from __future__ import annotations
@@ -115,24 +118,15 @@ def database_credentials_secret(
     refresh_interval: str,
     deletion_policy: str,
     opts: pulumi.ResourceOptions,
-    template_data: Mapping[str, pulumi.Input[str]] | None = None,
 ) -> k8s.apiextensions.CustomResource:
     """Declare the ExternalSecret `secret_name` syncing an RDS-managed secret's `username` and `password`.
 
     It reads through the namespaced `SecretStore` `store_name` (`store`, from `single_secret_store`) and waits for
     it on top of `opts`; it counts as created once its Secret exists, so pods or Jobs referencing the Secret never
-    start without it. The Secret holds `username` and `password` as they are or, with `template_data`, the keys of
-    that external-secrets (v2) template instead (a connection URL, say), labelled with `labels`. `deletion_policy`
-    (`Delete`, `Retain`) says what becomes of the Secret when the ExternalSecret goes.
+    start without it. The Secret holds `username` and `password` and is owned by the ExternalSecret (deleted with
+    it); `deletion_policy` (`Delete`, `Retain`) says what becomes of it when the AWS secret goes.
     """
-    target: dict[str, Any] = {"name": secret_name, "creationPolicy": "Owner", "deletionPolicy": deletion_policy}
-    if template_data is not None:
-        target["template"] = {
-            "engineVersion": "v2",
-            "type": "Opaque",
-            "metadata": {"labels": dict(labels)},
-            "data": dict(template_data),
-        }
+    target = {"name": secret_name, "creationPolicy": "Owner", "deletionPolicy": deletion_policy}
     return k8s.apiextensions.CustomResource(
         resource_name,
         api_version="external-secrets.io/v1",

@@ -79,13 +79,6 @@ def _check_prometheus_address(url: str) -> str:
     return url.rstrip("/")
 
 
-def _check_go_duration(text: str) -> str:
-    """Allowed: a duration such as 30s, 15m, 1h or 1h30m."""
-    if not isinstance(text, str) or not re.fullmatch(r"(\d+h)?(\d+m)?(\d+s)?", text) or not text:
-        raise ValueError(f"{text!r} is not a duration; allowed: e.g. 30s, 15m, 1h")
-    return text
-
-
 def _check_settings(settings: dict[str, str]) -> dict[str, str]:
     """Allowed: map of environment-variable names ([A-Z][A-Z0-9_]*) to text; no secret-looking names (PASSWORD,
     TOKEN, ...)."""
@@ -325,16 +318,13 @@ class ApiConfig(Section):
         default_factory=lambda: {"LOG_LEVEL": "info"}, description="Non-secret environment (ConfigMap)."
     )
     database_sslmode: Literal["require", "verify-ca", "verify-full"] = Field(
-        "verify-full", description="libpq sslmode in DATABASE_URL (TLS is always required)."
+        "verify-full", description="libpq sslmode of the pods' connections, PGSSLMODE (TLS is always required)."
     )
     database_ca_bundle_path: str = Field(
         "/etc/ssl/certs/rds-global-bundle.pem", pattern=r"^/[\w./-]+$",
-        description="Path of the RDS CA bundle in the image (sslrootcert; verify-ca/verify-full): ship AWS's "
+        description="Path of the RDS CA bundle in the image (PGSSLROOTCERT; verify-ca/verify-full): ship AWS's "
         "global-bundle.pem there, or use sslmode require.",
     )  # fmt: skip
-    secret_refresh_interval: Annotated[str, AfterValidator(_check_go_duration)] = Field(
-        "15m", description="How often external-secrets re-reads the database secret."
-    )
     zone_spread: Literal["DoNotSchedule", "ScheduleAnyway"] = Field(
         "DoNotSchedule",
         description="Spread pods over zones strictly (DoNotSchedule) or best effort; over nodes always best effort.",
@@ -343,7 +333,10 @@ class ApiConfig(Section):
     pre_stop_sleep_seconds: int = Field(
         15, ge=1, le=600, description="preStop sleep: the ALB stops routing before the app gets SIGTERM."
     )
-    run_as_user: int = Field(10001, ge=1000, le=2**31 - 1, description="UID (and GID) the container runs as.")
+    run_as_user: int = Field(
+        10001, ge=10000, le=2**31 - 1,
+        description="UID (and GID, fsGroup) the pods run as: 10000 or more, never a node's or image's system user.",
+    )  # fmt: skip
     idle_timeout_seconds: int = Field(
         120, ge=1, le=4000, description="ALB idle timeout: longest silence in a response (streamed completions)."
     )

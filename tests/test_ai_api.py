@@ -13,7 +13,14 @@ import pytest
 from config import StackConfigError, load_stack_config
 from ops.engine import Plan, RecordedResource, read_stack_config
 from tests.conftest import build_plan, stack_config
-from tests.manifests import kubernetes_objects, manifest, validate_core, validate_custom_resource, validate_object
+from tests.manifests import (
+    has_crd,
+    kubernetes_objects,
+    manifest,
+    validate_core,
+    validate_custom_resource,
+    validate_object,
+)
 
 AI_API = "ai-platform:ai-api:AiApi"
 BLUE_GREEN_PROD = {"ai-platform:api": {"strategy": "blue-green"}}
@@ -91,11 +98,10 @@ def test_every_kubernetes_object_validates_against_its_schema(any_plan: tuple[st
         "HorizontalPodAutoscaler",
         "PodDisruptionBudget",
         "NetworkPolicy",
-        "ExternalSecret",
-        "SecretStore",
+        "VerticalPodAutoscaler",
     } <= kinds
     for obj in found.values():
-        if obj["apiVersion"].startswith(("argoproj.io/", "external-secrets.io/")):
+        if has_crd(obj["apiVersion"], obj["kind"]):
             validate_custom_resource(obj)
         else:
             validate_core(obj, version)
@@ -138,6 +144,28 @@ def test_replicas_hpa_and_pdb_per_environment(stack: str, kind: str, replicas: i
     # The HPA owns the replica count once running: `pulumi up` must not reset it.
     workload_resource = next(r for r in workload_resources(plan) if r.inputs.get("kind") == kind)
     assert "spec.replicas" in workload_resource.ignoreChanges
+
+
+def test_a_vpa_recommends_requests_for_the_workload_and_never_touches_pods(any_plan: tuple[str, Plan]) -> None:
+    """The VPA add-on's recommender has something to recommend: the ai-api workload, whatever its kind (a Rollout
+    implements the scale subresource the recommender finds pods through), in `Off` mode only."""
+    _, plan = any_plan
+    found = objects(plan)
+    vpa = found[("VerticalPodAutoscaler", "ai-api")]
+    assert vpa["apiVersion"] == "autoscaling.k8s.io/v1"
+    assert vpa["spec"]["updatePolicy"] == {"updateMode": "Off"}
+    target = {key: workload(plan)[key] for key in ("apiVersion", "kind")} | {"name": "ai-api"}
+    assert vpa["spec"]["targetRef"] == target
+    assert found[("HorizontalPodAutoscaler", "ai-api")]["spec"]["scaleTargetRef"] == target
+    assert vpa["spec"]["resourcePolicy"]["containerPolicies"] == [
+        {"containerName": container(plan)["name"], "controlledResources": ["cpu", "memory"]}
+    ]
+
+
+def test_no_vpa_without_the_vpa_addon() -> None:
+    plan = build_plan("prod", {"ai-platform:addons": {"vpa": {"enabled": False}}})
+    assert not plan.by_type("kubernetes:autoscaling.k8s.io/v1:VerticalPodAutoscaler")
+    assert ("HorizontalPodAutoscaler", "ai-api") in objects(plan)
 
 
 def test_hpa_and_resources_follow_config() -> None:
@@ -188,7 +216,11 @@ def test_restricted_security_context_and_graceful_termination(any_plan: tuple[st
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
     assert c["securityContext"]["allowPrivilegeEscalation"] is False
     assert c["securityContext"]["capabilities"] == {"drop": ["ALL"]}
-    assert c["securityContext"]["runAsUser"] >= 1000
+    # Never an ID a node's system users or an image's default user could have.
+    for key in ("runAsUser", "runAsGroup"):
+        assert pod["securityContext"][key] >= 10000
+        assert c["securityContext"][key] >= 10000
+    assert pod["securityContext"]["fsGroup"] >= 10000
     tmp = next(m for m in c["volumeMounts"] if m["mountPath"] == "/tmp")
     assert next(v for v in pod["volumes"] if v["name"] == tmp["name"])["emptyDir"]
     assert pod["automountServiceAccountToken"] is False
@@ -231,38 +263,50 @@ def test_namespace_enforces_restricted_pod_security_for_the_cluster_version(any_
 # --- configuration and secrets ---------------------------------------------------------------------------------
 
 
-def test_database_url_comes_from_the_rds_secret_through_external_secrets_with_tls() -> None:
+def _settings(plan: Plan) -> dict[str, str]:
+    name = container(plan)["envFrom"][0]["configMapRef"]["name"]
+    return objects(plan)[("ConfigMap", name)]["data"]
+
+
+def test_the_pods_connect_as_ai_app_with_verified_tls_from_non_secret_settings() -> None:
     plan = build_plan("prod")
-    found = objects(plan)
-    env = {e["name"]: e for e in container(plan)["env"]}
-    ref = env["DATABASE_URL"]["valueFrom"]["secretKeyRef"]
-    external = found[("ExternalSecret", ref["name"])]["spec"]
-    assert external["target"]["name"] == ref["name"]
-    url = external["target"]["template"]["data"][ref["key"]]
-    assert url.startswith("postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}@")
-    assert "sslmode=verify-full" in url
-    assert "sslrootcert=" in url
-    database = plan.by_type("aws:rds/cluster:Cluster")[0]
-    assert database.inputs["clusterIdentifier"] in url.split("@", 1)[1]
-    secret_arns = {d["remoteRef"]["key"] for d in external["data"]}
-    assert len(secret_arns) == 1
-    assert next(iter(secret_arns)).startswith("arn:aws:secretsmanager:us-east-1:")
-    assert ":secret:rds!" in next(iter(secret_arns))
-    assert {d["remoteRef"]["property"] for d in external["data"]} == {"username", "password"}
-    # The store it reads through exists in the namespace and acts as a service account with its own narrow role.
-    store_ref = external["secretStoreRef"]
-    store = found[(store_ref["kind"], store_ref["name"])]["spec"]["provider"]["aws"]
-    assert store["service"] == "SecretsManager"
-    account = store["auth"]["jwt"]["serviceAccountRef"]["name"]
-    role_arn = found[("ServiceAccount", account)]["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
-    policy = _role_policy(plan, role_arn)
-    assert {json.dumps(s["Resource"]) for s in policy if "secretsmanager:GetSecretValue" in s["Action"]} == {
-        json.dumps(next(iter(secret_arns)))
+    settings = _settings(plan)
+    assert {key: value for key, value in settings.items() if key.startswith("PG")} == {
+        "PGHOST": plan.outputs["database_endpoint"],  # the writer
+        "PGPORT": "5432",
+        "PGDATABASE": "aiplatform",
+        "PGUSER": "ai_app",
+        "PGSSLMODE": "verify-full",
+        "PGSSLROOTCERT": "/etc/ssl/certs/rds-global-bundle.pem",
+        "PGAPPNAME": "ai-api",
     }
-    # Nothing secret is in plain text anywhere in the manifests.
-    assert "password" not in json.dumps(list(found.values())).lower().replace("{{ .password | urlquery }}", "").replace(
-        '"property": "password"', ""
-    ).replace('"secretkey": "password"', "")
+    assert settings["AWS_REGION"] == "us-east-1"  # the region the app signs its IAM tokens for
+    # `require` verifies nothing, so no CA bundle is named (libpq would verify the chain if one were).
+    encrypted_only = _settings(build_plan("prod", {"ai-platform:api": {"database_sslmode": "require"}}))
+    assert encrypted_only["PGSSLMODE"] == "require"
+    assert "PGSSLROOTCERT" not in encrypted_only
+
+
+def test_the_workload_never_sees_the_master_secret(any_plan: tuple[str, Plan]) -> None:
+    """No Secret, SecretStore or ExternalSecret in the namespace, no reference to a Secret in the pods, and no
+    role of the component may read Secrets Manager or use the database key: the master credentials serve only the
+    migrations."""
+    stack, plan = any_plan
+    found = objects(plan)
+    assert not {kind for kind, _ in found} & {"Secret", "SecretStore", "ExternalSecret"}
+    pod = json.dumps(workload(plan)["spec"]["template"])
+    for reference in ("secretKeyRef", "secretRef", '"secret"'):  # env, envFrom, volumes
+        assert reference not in pod
+    assert "env" not in container(plan)
+    # The migrations' role is the one that reads the master secret; nothing of the ai-api names it or its key.
+    migrations = json.loads(plan.by_name(f"{stack}-db-migrations-secrets-policy").inputs["policy"])["Statement"]
+    master_secret = plan.outputs["database_master_secret_arn"]
+    assert any(s["Resource"] == master_secret for s in migrations)
+    database_key = next(s["Resource"] for s in migrations if s["Action"] == "kms:Decrypt")
+    text = json.dumps([r.inputs for r in workload_resources(plan)])
+    assert "secretsmanager:" not in text
+    assert master_secret not in text
+    assert database_key not in text
 
 
 def test_settings_configmap_and_feature_flags_in_ssm() -> None:
@@ -293,7 +337,7 @@ def _role_policy(plan: Plan, role_arn: str) -> list[dict[str, Any]]:
     return json.loads(policies[0].inputs["policy"])["Statement"]
 
 
-def test_workload_role_reads_its_model_bucket_and_flags_and_nothing_else() -> None:
+def test_workload_role_reads_its_model_bucket_and_flags_signs_in_as_ai_app_and_nothing_else() -> None:
     plan = build_plan("prod")
     account = objects(plan)[("ServiceAccount", "ai-api")]
     role_arn = account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
@@ -308,6 +352,7 @@ def test_workload_role_reads_its_model_bucket_and_flags_and_nothing_else() -> No
         "ssm:GetParameter",
         "ssm:GetParameters",
         "ssm:GetParametersByPath",
+        "rds-db:connect",
     }
     models = plan.by_name("prod-storage-models").inputs["bucket"]
     by_sid = {s["Sid"]: s for s in statements}
@@ -317,6 +362,12 @@ def test_workload_role_reads_its_model_bucket_and_flags_and_nothing_else() -> No
         by_sid["DecryptModelsThroughS3"]["Condition"]["StringEquals"]["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
     )
     assert all(r.endswith(("/ai-api/flags", "/ai-api/flags/*")) for r in by_sid["ReadFeatureFlags"]["Resource"])
+    # IAM database authentication as ai_app on this cluster only: not the master user, not another cluster.
+    resource_id = plan.outputs["database_cluster_resource_id"]
+    assert by_sid["ConnectToDatabaseAsAppRole"]["Action"] == "rds-db:connect"
+    assert by_sid["ConnectToDatabaseAsAppRole"]["Resource"] == (
+        f"arn:aws:rds-db:us-east-1:123456789012:dbuser:{resource_id}/ai_app"
+    )
     assert all(s.get("Resource") != "*" for s in statements)
 
 
@@ -586,6 +637,7 @@ def test_progressive_strategies_need_argo_rollouts() -> None:
         ({"ssl_policy": "ELBSecurityPolicy-2016-08"}, "ssl_policy", "not a valid choice"),
         ({"domian_name": "x.example.com"}, "domian_name", "unknown key; allowed:"),
         ({"image": {"tag": 1.5}}, "image.tag", "read as a number (YAML); allowed: the tag quoted"),
+        ({"run_as_user": 1000}, "run_as_user", "out of range"),
     ],
 )
 def test_bad_api_config_is_one_clear_line(api: dict[str, Any], key: str, text: str) -> None:
@@ -616,23 +668,6 @@ def test_the_offline_plan_names_each_stacks_release_strategy() -> None:
     assert render_releases(build_plan("dev")) == [
         "release: Deployment ai-api/ai-api: rolling (maxSurge 25%, maxUnavailable 0), 1 replicas"
     ]
-
-
-def test_pods_start_only_once_database_url_is_synced(any_plan: tuple[str, Plan]) -> None:
-    """The ExternalSecret counts as created only when Ready (its Secret exists); the workload waits for it, so
-    a first `pulumi up` never sits on pods failing with a missing DATABASE_URL secret."""
-    _, plan = any_plan
-    [external_secret] = [
-        r for r in workload_resources(plan) if r.inputs.get("kind") == "ExternalSecret"
-    ]
-    assert external_secret.inputs["metadata"]["annotations"]["pulumi.com/waitFor"] == "condition=Ready"
-    [store] = [r for r in workload_resources(plan) if r.inputs.get("kind") == "SecretStore"]
-    assert store.urn in external_secret.dependencies
-    [workload_resource] = [
-        r for r in workload_resources(plan)
-        if r.inputs.get("kind") in ("Deployment", "Rollout") and r.inputs["metadata"]["name"] == "ai-api"
-    ]  # fmt: skip
-    assert external_secret.urn in workload_resource.dependencies
 
 
 def test_edge_and_pods_wait_for_the_log_bucket_policy_and_the_schema(any_plan: tuple[str, Plan]) -> None:

@@ -329,9 +329,12 @@ def test_job_runs_restricted_bounded_and_cleans_up(plan_of) -> None:
     assert pod["automountServiceAccountToken"] is False
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    # Never an ID a node's system users or an image's default user (postgres is 70) could have.
+    assert min(pod["securityContext"][key] for key in ("runAsUser", "runAsGroup", "fsGroup")) >= 10000
     [container] = pod["containers"]
     assert container["securityContext"] == {
         "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
+        "runAsUser": pod["securityContext"]["runAsUser"], "runAsGroup": pod["securityContext"]["runAsGroup"],
         "capabilities": {"drop": ["ALL"]},
     }  # fmt: skip
     assert set(container["resources"]) == {"requests", "limits"}

@@ -1,20 +1,30 @@
 """AiApi: the workload the platform exists for, from its image repository to the internet-facing load balancer.
 
 In its own namespace (Pod Security Admission `restricted`): a service account bound by IRSA to a role that can read
-the model bucket and the stack's feature flags (SSM) and nothing else; settings in a ConfigMap; `DATABASE_URL`
-templated by external-secrets from the RDS-managed master secret (TLS required) and read with `secretKeyRef`; the
-pods (restricted security context, probes, spread over zones and nodes, graceful termination) run as a Deployment
-(`rolling`) or an Argo Rollouts `Rollout` (`blue-green`, `canary` with ALB traffic splitting and Prometheus
-analysis). In front: Services, an ALB Ingress (HTTPS only, modern TLS, access logs, WAF), and around them an HPA, a
-PodDisruptionBudget and default-deny NetworkPolicies. AWS side: the ECR repository (immutable tags, scan on push,
+the model bucket and the stack's feature flags (SSM) and sign in to the database as `ai_app`, and nothing else;
+settings in a ConfigMap; the pods (restricted security context as a UID/GID >= 10000, probes, spread over zones and
+nodes, graceful termination) run as a Deployment (`rolling`) or an Argo Rollouts `Rollout` (`blue-green`, `canary`
+with ALB traffic splitting and Prometheus analysis). In front: Services, an ALB Ingress (HTTPS only, modern TLS,
+access logs, WAF), and around them an HPA, a PodDisruptionBudget, default-deny NetworkPolicies and, with the VPA
+add-on, a recommendation-only VerticalPodAutoscaler. AWS side: the ECR repository (immutable tags, scan on push,
 KMS) and the WAF web ACL (AWS managed rules, rate limit, blocklist IP set, logging).
 
-Switching the release strategy is a config change (`ai-platform:api.strategy`); how to drive a release is in the
-README's "Releasing ai-api".
+Database access: IAM database authentication as `ai_app`, the least-privilege role the migrations create (rows of
+the `ai` schema, never its definition). The workload role may `rds-db:connect` as exactly
+`arn:<partition>:rds-db:<region>:<account>:dbuser:<cluster resource id>/ai_app`; the app signs a 15-minute token
+with the AWS SDK when it opens a connection and passes it as the password. Chosen over a Secrets Manager secret of
+its own because no secret then exists: nothing to sync into the namespace, nothing to leak from it, and no
+rotation that breaks new connections until the pods restart. The namespace has no access to the RDS-managed
+master secret (no SecretStore, no ExternalSecret, no decrypt on the database key): the master credentials serve
+only the migrations. Host, port, database, user, `sslmode=verify-full` and the CA bundle path reach the container
+as libpq's `PG*` variables from the ConfigMap.
 
-Modules: `registry` (ECR), `edge` (WAF, Ingress), `workload` (namespace, identity, settings, database secret, pods,
-Services), `release` (pure builders of the pod template and the release strategies), `guards` (HPA, PDB,
-NetworkPolicies), `names` (names, labels and ports they share).
+Switching the release strategy is a config change (`ai-platform:api.strategy`); how to drive a release is in the
+README's "Releasing ai-api", how the app connects in "Reaching the database".
+
+Modules: `registry` (ECR), `edge` (WAF, Ingress), `workload` (namespace, identity, settings, pods, Services),
+`release` (pure builders of the pod template and the release strategies), `guards` (HPA, PDB, NetworkPolicies,
+VPA), `names` (names, labels and ports they share).
 """
 
 from __future__ import annotations
@@ -47,12 +57,13 @@ class AiApiArgs:
     storage_kms_key_arn: the key of the model bucket (decrypt via S3 only) and of the ECR repository.
     logs_kms_key_arn: the key of the WAF log group.
     logs_bucket_name, access_log_prefix: where the ALB writes access logs (the logs bucket, prefix `alb`).
-    database_secret_arn: the RDS-managed master-user secret (JSON `username`, `password`).
-    database_kms_key_arn: the key that encrypts that secret (decrypted through Secrets Manager only).
-    database_endpoint, database_port, database_name: where DATABASE_URL points.
+    database_cluster_resource_id: the Aurora cluster's resource id (`cluster-...`), for `rds-db:connect`.
+    database_endpoint, database_port, database_name: where the pods connect (the writer endpoint).
     load_balancer_cidrs: the public subnets' CIDRs (the ALB's addresses: network policy ingress).
     database_cidrs: the database subnets' CIDRs (network policy egress to PostgreSQL).
     argo_rollouts_enabled: whether the Rollout CRDs exist (blue-green and canary need them).
+    vpa_enabled: whether the VPA add-on (CRD and recommender) is installed: the workload then gets a
+        recommendation-only VerticalPodAutoscaler.
     alb_tags: tags the load balancer controller puts on the ALB and its target groups (default none).
     """
 
@@ -68,14 +79,14 @@ class AiApiArgs:
     logs_kms_key_arn: pulumi.Input[str]
     logs_bucket_name: pulumi.Input[str]
     access_log_prefix: str
-    database_secret_arn: pulumi.Input[str]
-    database_kms_key_arn: pulumi.Input[str]
+    database_cluster_resource_id: pulumi.Input[str]
     database_endpoint: pulumi.Input[str]
     database_port: pulumi.Input[int]
     database_name: pulumi.Input[str]
     load_balancer_cidrs: Sequence[pulumi.Input[str]]
     database_cidrs: Sequence[pulumi.Input[str]]
     argo_rollouts_enabled: bool
+    vpa_enabled: bool
     alb_tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -109,17 +120,15 @@ class AiApi(PlatformComponent):
         in_namespace = self.child_opts(depends_on=[*self.waits_for, self.namespace])
         self.role = workload.identity(self, name, args, in_namespace)
         config_hash = workload.settings(name, args, in_namespace)
-        self.secrets_role, database_secret = workload.database_secret(self, name, args, in_namespace)
 
-        # The pods, released as `config.strategy` says; they start only once their database Secret exists.
+        # The pods, released as `config.strategy` says.
         image = registry.image_reference(self.repository.repository_url, config.image)
         self.workload, self.analysis_templates = workload.pods(
             name,
             args,
             shape,
             pod_template(config, image, SETTINGS_CONFIG_MAP, config_hash),
-            opts=self.child_opts(depends_on=[*self.waits_for, self.namespace, database_secret]),
-            in_namespace=in_namespace,
+            in_namespace,
         )
         workload.services(name, config.namespace, shape.services, in_namespace)
 
@@ -136,6 +145,8 @@ class AiApi(PlatformComponent):
             database_port=args.database_port,
             opts=in_namespace,
         )
+        if args.vpa_enabled:
+            guards.recommendation_only_autoscaler(name, config.namespace, shape.workload_ref, in_namespace)
 
         self.namespace_name = config.namespace
         self.repository_url = self.repository.repository_url

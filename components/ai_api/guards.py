@@ -1,4 +1,5 @@
-"""What keeps ai-api available and contained: the HPA, the PodDisruptionBudget and the NetworkPolicies."""
+"""What keeps ai-api available, contained and sized: the HPA, the PodDisruptionBudget, the NetworkPolicies and a
+recommendation-only VerticalPodAutoscaler."""
 
 from __future__ import annotations
 
@@ -44,6 +45,40 @@ def autoscaler_spec(hpa: ApiHpaConfig, workload_ref: Mapping[str, str]) -> dict[
             },
         },
     }
+
+
+VPA_API = "autoscaling.k8s.io/v1"
+
+
+def vertical_autoscaler_spec(workload_ref: Mapping[str, str]) -> dict[str, Any]:
+    """Recommendations only (`updateMode: Off`) for the container's CPU and memory requests of `workload_ref`.
+
+    A Rollout is a valid target: the recommender finds any workload's pods through its scale subresource, which
+    Argo Rollouts implements. `Off` never evicts or resizes a pod, so it cannot fight the HPA, which scales on CPU
+    relative to the requests: people read the recommendation and change `api.resources` in a reviewed change.
+    """
+    return {
+        "targetRef": dict(workload_ref),
+        "updatePolicy": {"updateMode": "Off"},
+        "resourcePolicy": {
+            "containerPolicies": [{"containerName": APP, "controlledResources": ["cpu", "memory"]}],
+        },
+    }
+
+
+def recommendation_only_autoscaler(
+    name: str, namespace: str, workload_ref: Mapping[str, str], opts: pulumi.ResourceOptions
+) -> k8s.apiextensions.CustomResource:
+    """Declare the VerticalPodAutoscaler `<name>-vpa` (`ai-api` in `namespace`) recommending requests for the
+    workload; needs the VPA add-on (its chart installs the CRD and the recommender that fills in the status)."""
+    return k8s.apiextensions.CustomResource(
+        f"{name}-vpa",
+        api_version=VPA_API,
+        kind="VerticalPodAutoscaler",
+        metadata=object_metadata(APP, namespace, LABELS),
+        spec=vertical_autoscaler_spec(workload_ref),
+        opts=opts,
+    )
 
 
 def network_policy_specs(

@@ -9,10 +9,8 @@ CONTAINER_PORT = 8080
 SERVICE_PORT = 80
 HEALTH_PATH = "/health"
 SETTINGS_CONFIG_MAP = f"{APP}-settings"
-DATABASE_SECRET = f"{APP}-database"
-# The service account external-secrets acts as (its own IRSA role) to read the database secret for this namespace.
-SECRETS_READER = f"{APP}-secrets"
-DATABASE_URL_KEY = "DATABASE_URL"
+# The PostgreSQL role the pods sign in as with IAM database authentication (db/migrations/0002 creates it).
+DATABASE_USER = "ai_app"
 SELECTOR = {"app.kubernetes.io/name": APP}
 LABELS = {**SELECTOR, "app.kubernetes.io/part-of": PROJECT, "app.kubernetes.io/managed-by": "pulumi"}
 

@@ -15,8 +15,6 @@ import pulumi
 from components.ai_api.names import (
     APP,
     CONTAINER_PORT,
-    DATABASE_SECRET,
-    DATABASE_URL_KEY,
     HEALTH_PATH,
     LABELS,
     SELECTOR,
@@ -48,7 +46,10 @@ def _probe(initial_delay: int, period: int, failure_threshold: int = 3) -> dict[
 
 
 def _container(config: ApiConfig, image: pulumi.Input[str], config_map_name: str) -> dict[str, Any]:
-    """The ai-api container: settings from the ConfigMap, DATABASE_URL from its Secret, restricted, probed."""
+    """The ai-api container: settings (database connection included) from the ConfigMap, restricted, probed.
+
+    No Secret is referenced: the database password of each connection is an IAM token the app signs itself.
+    """
     uid = config.run_as_user
     resources = config.resources
     return {
@@ -57,12 +58,6 @@ def _container(config: ApiConfig, image: pulumi.Input[str], config_map_name: str
         "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
         "envFrom": [{"configMapRef": {"name": config_map_name}}],
-        "env": [
-            {
-                "name": DATABASE_URL_KEY,
-                "valueFrom": {"secretKeyRef": {"name": DATABASE_SECRET, "key": DATABASE_URL_KEY, "optional": False}},
-            }
-        ],
         "resources": {
             "requests": {"cpu": resources.requests.cpu, "memory": resources.requests.memory},
             "limits": {"cpu": resources.limits.cpu, "memory": resources.limits.memory},

@@ -1,9 +1,11 @@
-"""The ai-api workload itself: its namespace, identity, settings, database secret, pods and Services.
+"""The ai-api workload itself: its namespace, identity, settings, pods and Services.
 
 The pods run as a service account bound by IRSA to a role that reads the model bucket and the stack's feature
-flags (SSM) and nothing else; settings come from a ConfigMap (a change rolls the pods); `DATABASE_URL` is templated
-by external-secrets from the RDS-managed master secret. The pods run as a Deployment (`rolling`) or an Argo
-Rollouts `Rollout` with its AnalysisTemplates (`blue-green`, `canary`).
+flags (SSM) and may sign in to the database as `ai_app` (`rds-db:connect`), and nothing else; settings, the
+database's address and the libpq TLS settings included, come from a ConfigMap (a change rolls the pods). No
+database secret exists in the namespace: each connection authenticates with an IAM token the app signs itself.
+The pods run as a Deployment (`rolling`) or an Argo Rollouts `Rollout` with its AnalysisTemplates (`blue-green`,
+`canary`).
 """
 
 from __future__ import annotations
@@ -20,10 +22,8 @@ import pulumi_kubernetes as k8s
 from components.ai_api.names import (
     APP,
     CONTAINER_PORT,
-    DATABASE_SECRET,
-    DATABASE_URL_KEY,
+    DATABASE_USER,
     LABELS,
-    SECRETS_READER,
     SELECTOR,
     SERVICE_PORT,
     SETTINGS_CONFIG_MAP,
@@ -32,7 +32,6 @@ from components.ai_api.names import (
 from components.ai_api.release import ROLLOUTS_API, ReleaseShape, analysis_template_spec
 from components.base import PlatformComponent
 from components.identity import workload_role
-from components.secret_access import database_credentials_secret, single_secret_store
 from lib.iam import decrypt_through_service
 from lib.k8s import object_metadata, pod_security_labels
 
@@ -40,8 +39,17 @@ if TYPE_CHECKING:
     from components.ai_api import AiApiArgs
 
 
+def database_user_arn(args: AiApiArgs) -> pulumi.Output[str]:
+    """`arn:<partition>:rds-db:<region>:<account>:dbuser:<cluster resource id>/ai_app`: signing in as `ai_app` to
+    this cluster only (IAM database authentication; the master user and other clusters stay out of reach)."""
+    return pulumi.Output.concat(
+        args.aws.arn("rds-db", "dbuser:"), args.database_cluster_resource_id, f"/{DATABASE_USER}"
+    )
+
+
 def workload_statements(args: AiApiArgs) -> list[dict[str, Any]]:
-    """The workload role's permissions: read the model bucket (and decrypt it through S3) and the feature flags."""
+    """The workload role's permissions: read the model bucket (and decrypt it through S3) and the feature flags,
+    and sign in to the database as `ai_app`."""
     path = flags_path(args.stack)
     return [
         {"Sid": "ListModelBucket", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": args.model_bucket_arn},
@@ -58,22 +66,34 @@ def workload_statements(args: AiApiArgs) -> list[dict[str, Any]]:
             "Action": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
             "Resource": [args.aws.arn("ssm", f"parameter{path}"), args.aws.arn("ssm", f"parameter{path}/*")],
         },
+        {
+            "Sid": "ConnectToDatabaseAsAppRole",
+            "Effect": "Allow",
+            "Action": "rds-db:connect",
+            "Resource": database_user_arn(args),
+        },
     ]
 
 
-def database_url_template(args: AiApiArgs) -> pulumi.Output[str]:
-    """The external-secrets template of DATABASE_URL: credentials from the secret, TLS required by `sslmode`."""
+def database_settings(args: AiApiArgs) -> dict[str, pulumi.Input[str]]:
+    """Where and how the pods connect, as libpq's own environment variables (libpq-based drivers read them as
+    they are): the writer endpoint, port, database, the `ai_app` role, and TLS (`PGSSLMODE`, with the RDS CA
+    bundle of the image as `PGSSLROOTCERT` unless the mode is `require`, which verifies nothing). None is secret:
+    the password of each connection is an IAM token the app signs with its IRSA credentials (region `AWS_REGION`).
+    """
     config = args.config
-    query = f"sslmode={config.database_sslmode}"
+    settings: dict[str, pulumi.Input[str]] = {
+        "PGHOST": args.database_endpoint,
+        "PGPORT": pulumi.Output.from_input(args.database_port).apply(str),
+        "PGDATABASE": args.database_name,
+        "PGUSER": DATABASE_USER,
+        "PGSSLMODE": config.database_sslmode,
+        "PGAPPNAME": APP,  # names the pods' sessions in pg_stat_activity and the connection log
+    }
     if config.database_sslmode != "require":
-        query += f"&sslrootcert={config.database_ca_bundle_path}"
-    return pulumi.Output.format(
-        "postgresql://{{{{ .username | urlquery }}}}:{{{{ .password | urlquery }}}}@{0}:{1}/{2}?{3}",
-        args.database_endpoint,
-        args.database_port,
-        args.database_name,
-        query,
-    )
+        # Given a root certificate libpq verifies the chain even in `require` mode: set it for the verifying modes.
+        settings["PGSSLROOTCERT"] = config.database_ca_bundle_path
+    return settings
 
 
 def feature_flags(owner: PlatformComponent, name: str, args: AiApiArgs) -> dict[str, aws.ssm.Parameter]:
@@ -138,8 +158,9 @@ def identity(owner: PlatformComponent, name: str, args: AiApiArgs, opts: pulumi.
 def settings(name: str, args: AiApiArgs, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
     """Declare the settings ConfigMap (`<name>-settings`); returns the hash of its data for the pod template.
 
-    Pods roll when the settings change (the hash is a pod annotation), so a settings change is released like a
-    new image.
+    It holds the configured `settings`, the port, region, model bucket, flags path and the database connection
+    settings (`database_settings`), the platform's keys winning over configured ones of the same name. Pods roll
+    when the settings change (the hash is a pod annotation), so a settings change is released like a new image.
     """
     data: dict[str, pulumi.Input[str]] = {
         **args.config.settings,
@@ -147,6 +168,7 @@ def settings(name: str, args: AiApiArgs, opts: pulumi.ResourceOptions) -> pulumi
         "AWS_REGION": args.aws.region,
         "MODEL_BUCKET": args.model_bucket_name,
         "FEATURE_FLAGS_SSM_PATH": flags_path(args.stack),
+        **database_settings(args),
     }
     k8s.core.v1.ConfigMap(
         f"{name}-settings",
@@ -159,59 +181,17 @@ def settings(name: str, args: AiApiArgs, opts: pulumi.ResourceOptions) -> pulumi
     )
 
 
-def database_secret(
-    owner: PlatformComponent, name: str, args: AiApiArgs, opts: pulumi.ResourceOptions
-) -> tuple[aws.iam.Role, k8s.apiextensions.CustomResource]:
-    """Declare the Secret `ai-api-database` (key `DATABASE_URL`), synced by external-secrets from the RDS secret.
-
-    RDS names its secret itself (`rds!cluster-...`), outside the stack's secrets prefix that the shared
-    ClusterSecretStore may read; a SecretStore of this namespace, with a role that can read exactly this one
-    secret, keeps that grant as narrow as it can be. Returns that role and the ExternalSecret (created once the
-    Secret exists: the pods reference it and wait for it).
-    """
-    role, store = single_secret_store(
-        name,
-        namespace=args.config.namespace,
-        store_name=SECRETS_READER,
-        secret_arn=args.database_secret_arn,
-        kms_key_arn=args.database_kms_key_arn,
-        oidc_provider_arn=args.oidc_provider_arn,
-        oidc_issuer=args.oidc_issuer,
-        aws_ctx=args.aws,
-        labels=LABELS,
-        parent=owner,
-        opts=opts,
-        description=f"external-secrets for ai-api ({args.stack}): read the database secret",
-    )
-    external_secret = database_credentials_secret(
-        f"{name}-database-secret",
-        secret_name=DATABASE_SECRET,
-        namespace=args.config.namespace,
-        store=store,
-        store_name=SECRETS_READER,
-        secret_arn=args.database_secret_arn,
-        labels=LABELS,
-        refresh_interval=args.config.secret_refresh_interval,
-        deletion_policy="Retain",
-        template_data={DATABASE_URL_KEY: database_url_template(args)},
-        opts=opts,
-    )
-    return role, external_secret
-
-
 def pods(
     name: str,
     args: AiApiArgs,
     shape: ReleaseShape,
     template: dict[str, Any],
-    *,
     opts: pulumi.ResourceOptions,
-    in_namespace: pulumi.ResourceOptions,
 ) -> tuple[pulumi.CustomResource, list[k8s.apiextensions.CustomResource]]:
     """Declare the Deployment (`<name>-deployment`) or the Rollout (`<name>-rollout`) and its AnalysisTemplates.
 
-    `opts` is what the workload waits for (the namespace, its Secret); the AnalysisTemplates take `in_namespace`
-    and the Rollout waits for them too. The HPA owns the replica count once running: a deployment never resets
+    `opts` carries the parent and what everything in the namespace waits for (the add-ons, the namespace); the
+    Rollout also waits for its AnalysisTemplates. The HPA owns the replica count once running: a deployment never resets
     it. Returns the workload and the AnalysisTemplates (none for a Deployment).
     """
     config = args.config
@@ -240,7 +220,7 @@ def pods(
             kind="AnalysisTemplate",
             metadata=object_metadata(template_name, config.namespace, LABELS),
             spec=analysis_template_spec(config, config.namespace, count),
-            opts=in_namespace,
+            opts=opts,
         )
         for template_name, count in shape.analysis_templates.items()
     ]

@@ -22,11 +22,14 @@ ALTER ROLE ai_app SET idle_in_transaction_session_timeout = '60s';
 -- Nobody but the owner creates objects in public (the PostgreSQL 15+ default, stated for older majors too).
 REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 
--- Only named roles may connect to the application database.
+-- Only named roles may connect to the application database. The application may connect and nothing else: no
+-- CREATE (schemas, trusted extensions) and no TEMPORARY (it creates no table, not even a session's own). Revoking
+-- first makes a re-run converge on exactly that, whatever an earlier version or a person granted.
 DO $$
 BEGIN
     EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
-    EXECUTE format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO ai_app', current_database());
+    EXECUTE format('REVOKE ALL ON DATABASE %I FROM ai_app', current_database());
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO ai_app', current_database());
 END
 $$;
 
@@ -34,6 +37,9 @@ CREATE SCHEMA IF NOT EXISTS ai;
 REVOKE ALL ON SCHEMA ai FROM PUBLIC;
 GRANT USAGE ON SCHEMA ai TO ai_app;
 
--- Tables and sequences the migrations create later are usable (not alterable) by the application.
+-- Tables and sequences the migrations create later are usable (not alterable) by the application: rows only,
+-- never TRUNCATE, REFERENCES (foreign keys pinning the owner's tables) or TRIGGER; sequences advance, never reset.
 ALTER DEFAULT PRIVILEGES IN SCHEMA ai GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ai_app;
 ALTER DEFAULT PRIVILEGES IN SCHEMA ai GRANT USAGE, SELECT ON SEQUENCES TO ai_app;
+REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA ai FROM ai_app;
+REVOKE UPDATE ON ALL SEQUENCES IN SCHEMA ai FROM ai_app;

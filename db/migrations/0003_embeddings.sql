@@ -20,5 +20,7 @@ CREATE INDEX IF NOT EXISTS embeddings_embedding_hnsw
 
 CREATE INDEX IF NOT EXISTS embeddings_document_id ON ai.embeddings (document_id);
 
--- Default privileges cover tables created after 0002; this also covers a table created before it.
+-- Default privileges cover tables created after 0002; this also covers a table created before it (and its
+-- identity sequence).
 GRANT SELECT, INSERT, UPDATE, DELETE ON ai.embeddings TO ai_app;
+GRANT USAGE, SELECT ON SEQUENCE ai.embeddings_id_seq TO ai_app;
