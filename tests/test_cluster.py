@@ -105,76 +105,6 @@ def test_public_endpoint_is_restricted_to_the_listed_cidrs(plan_of) -> None:
     assert eks.inputs["publicAccessCidrs"] == ["198.51.100.0/24", "203.0.113.7/32"]
 
 
-# --- deployer access (README "First deployment") ---------------------------------------------------------------
-
-SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-DEPLOYERS = {
-    "ai-platform:cluster": {
-        "deployer_cidrs": ["10.200.0.0/22", "192.168.40.0/24"],
-        "deployer_security_group_ids": ["sg-0123456789abcdef0"],
-    }
-}
-BOOTSTRAP = {"ai-platform:cluster": {"bootstrap_public_access_cidrs": ["203.0.113.10/32"]}}
-
-
-def cluster_security_group_rules(plan, stack: str) -> list:
-    return [
-        r for r in plan.by_type(SECURITY_GROUP_RULE) if r.inputs["securityGroupId"] == f"sg-ai-platform-{stack}-cluster"
-    ]
-
-
-def test_no_deployer_path_unless_configured(plan_of, any_stack) -> None:
-    """The cluster security group admits only the nodes (pulumi-eks' own rule) in a shipped stack."""
-    plan = plan_of(any_stack)
-    assert cluster_security_group_rules(plan, any_stack) == []
-    assert "clusterTags" not in cluster_of(plan).inputs
-
-
-def test_deployers_reach_the_private_endpoint_on_443_only(plan_of) -> None:
-    plan = plan_of("dev", DEPLOYERS)
-    rules = cluster_security_group_rules(plan, "dev")
-    sources = sorted(
-        ("cidr", *r.inputs["cidrBlocks"]) if "cidrBlocks" in r.inputs else ("group", r.inputs["sourceSecurityGroupId"])
-        for r in rules
-    )
-    assert sources == [("cidr", "10.200.0.0/22"), ("cidr", "192.168.40.0/24"), ("group", "sg-0123456789abcdef0")]
-    for rule in rules:
-        assert (rule.inputs["type"], rule.inputs["protocol"]) == ("ingress", "tcp")
-        assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (443, 443)
-        assert rule.propertyDependencies["securityGroupId"] == [cluster_of(plan).urn]
-        assert rule.inputs["description"].isascii()
-    assert {r.name for r in rules} == {
-        "dev-cluster-deployer-10-200-0-0-22",
-        "dev-cluster-deployer-192-168-40-0-24",
-        "dev-cluster-deployer-sg-0123456789abcdef0",
-    }, "rules are keyed by their source: adding one never replaces the others"
-    eks = cluster_of(plan)
-    assert eks.inputs["endpointPublicAccess"] is False, "deployer access keeps the endpoint private"
-    assert "publicAccessCidrs" not in eks.inputs
-
-
-def test_kubernetes_provider_waits_for_the_deployer_rules(plan_of) -> None:
-    """Otherwise `pulumi up` could talk to the API before the rule admitting its own runner exists."""
-    plan = plan_of("dev", DEPLOYERS)
-    [provider] = plan.by_type("pulumi:providers:kubernetes")
-    assert {r.urn for r in cluster_security_group_rules(plan, "dev")} <= set(
-        provider.propertyDependencies["kubeconfig"]
-    )
-
-
-def test_bootstrap_opens_the_public_endpoint_to_exactly_its_cidrs_and_says_so(plan_of) -> None:
-    eks = cluster_of(plan_of("prod", BOOTSTRAP))
-    assert eks.inputs["endpointPublicAccess"] is True
-    assert eks.inputs["endpointPrivateAccess"] is True
-    assert eks.inputs["publicAccessCidrs"] == ["203.0.113.10/32"]
-    assert eks.inputs["clusterTags"] == {"ai-platform/public-endpoint": "bootstrap"}
-    assert cluster_security_group_rules(plan_of("prod", BOOTSTRAP), "prod") == []
-
-
-def test_a_permanent_public_endpoint_is_not_marked_as_the_bootstrap(plan_of) -> None:
-    assert "clusterTags" not in cluster_of(plan_of("dev", COMPLETE)).inputs
-
-
 def test_deletion_protection_outside_dev(plan_of, any_stack) -> None:
     assert cluster_of(plan_of(any_stack)).inputs["deletionProtection"] is (any_stack != "dev")
 
@@ -475,60 +405,6 @@ def problems(overrides: dict) -> str:
         ({"addon_versions": {"coredns": "1.12"}}, "cluster.addon_versions.coredns", "not an EKS add-on version"),
         ({"imds_hop_limit": 3}, "cluster.imds_hop_limit", "out of range"),
         ({"log_retention_days": 10}, "cluster.log_retention_days", "not a CloudWatch Logs retention"),
-        ({"deployer_cidrs": ["0.0.0.0/0"]}, "cluster.deployer_cidrs.0", "open the Kubernetes API to the internet"),
-        ({"deployer_cidrs": ["10.0.0.0/8"]}, "cluster.deployer_cidrs.0", "wider than /16"),
-        ({"deployer_cidrs": ["198.51.100.0/24"]}, "cluster.deployer_cidrs.0", "not a private range"),
-        ({"deployer_cidrs": ["10.200.0.1/22"]}, "cluster.deployer_cidrs.0", "host bits set"),
-        ({"deployer_cidrs": ["10.200.0.0/33"]}, "cluster.deployer_cidrs.0", "is not an IPv4 network"),
-        ({"deployer_cidrs": ["fd00::/64"]}, "cluster.deployer_cidrs.0", "is not an IPv4 network"),
-        ({"deployer_cidrs": ["\uff11\uff10.200.0.0/22"]}, "cluster.deployer_cidrs.0", "not an ASCII IPv4 network"),
-        ({"deployer_cidrs": ["10.200.0.0/22 "]}, "cluster.deployer_cidrs.0", "not an ASCII IPv4 network"),
-        (
-            {"deployer_cidrs": ["10.200.0.0/22", "10.200.0.0/22"]},
-            "cluster.deployer_cidrs",
-            "10.200.0.0/22 is listed twice",
-        ),
-        ({"deployer_cidrs": ["10.200.0.0/22", "10.200.1.0/24"]}, "cluster.deployer_cidrs", "overlaps 10.200.1.0/24"),
-        ({"deployer_cidrs": [f"10.{i}.0.0/16" for i in range(21)]}, "cluster.deployer_cidrs", "at most 20"),
-        (
-            {"deployer_security_group_ids": ["sg-12345"]},
-            "cluster.deployer_security_group_ids.0",
-            "not a security group",
-        ),
-        (
-            {"deployer_security_group_ids": ["sg-0123456789abcdef0", "sg-0123456789abcdef0"]},
-            "cluster.deployer_security_group_ids",
-            "sg-0123456789abcdef0 repeated",
-        ),
-        (
-            {"bootstrap_public_access_cidrs": ["0.0.0.0/0"]},
-            "cluster.bootstrap_public_access_cidrs.0",
-            "open the Kubernetes API to the internet",
-        ),
-        (
-            {"bootstrap_public_access_cidrs": ["203.0.113.0/24"]},
-            "cluster.bootstrap_public_access_cidrs.0",
-            "wider than /28",
-        ),
-        (
-            {"bootstrap_public_access_cidrs": ["192.168.1.10/32"]},
-            "cluster.bootstrap_public_access_cidrs.0",
-            "not an internet address",
-        ),
-        (
-            {"bootstrap_public_access_cidrs": ["203.0.113.10/32", "203.0.113.10/32"]},
-            "cluster.bootstrap_public_access_cidrs",
-            "listed twice",
-        ),
-        (
-            {
-                "bootstrap_public_access_cidrs": ["203.0.113.10/32"],
-                "endpoint_public_access": True,
-                "public_access_cidrs": ["198.51.100.0/24"],
-            },
-            "cluster.bootstrap_public_access_cidrs",
-            "set together with endpoint_public_access",
-        ),
     ],
 )
 def test_bad_cluster_config_is_one_clear_line(overrides: dict, key: str, message: str) -> None:

@@ -1,4 +1,5 @@
-"""The README's "First deployment" works as far as a plan can show it: its first-run settings open the public
+"""Deployer access (README "First deployment"): the settings fail with one clear line, the plan has exactly the
+configured path, and the README's steps work as far as a plan can show it: its first-run settings open the public
 endpoint to exactly the listed address, its later settings admit the deployers on 443 with the endpoint private,
 and no stack, shipped or configured as the README says, ever opens a path from the whole internet."""
 
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from config import deep_merge
+from config import StackConfigError, deep_merge
 from ops.engine import PROJECT_DIR
 from ops.gate import evaluate
 from tests.conftest import STACKS, stack_config
@@ -70,6 +71,139 @@ def cluster_rules(plan, stack: str) -> list:
         for r in plan.by_type("aws:ec2/securityGroupRule:SecurityGroupRule")
         if r.inputs["securityGroupId"] == f"sg-ai-platform-{stack}-cluster"
     ]
+
+
+# --- the settings: one clear line per mistake ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "message"),
+    [
+        ({"deployer_cidrs": ["0.0.0.0/0"]}, "cluster.deployer_cidrs.0", "open the Kubernetes API to the internet"),
+        ({"deployer_cidrs": ["10.0.0.0/8"]}, "cluster.deployer_cidrs.0", "wider than /16"),
+        ({"deployer_cidrs": ["198.51.100.0/24"]}, "cluster.deployer_cidrs.0", "not a private range"),
+        ({"deployer_cidrs": ["10.200.0.1/22"]}, "cluster.deployer_cidrs.0", "host bits set"),
+        ({"deployer_cidrs": ["10.200.0.0/33"]}, "cluster.deployer_cidrs.0", "is not an IPv4 network"),
+        ({"deployer_cidrs": ["fd00::/64"]}, "cluster.deployer_cidrs.0", "is not an IPv4 network"),
+        ({"deployer_cidrs": ["\uff11\uff10.200.0.0/22"]}, "cluster.deployer_cidrs.0", "not an ASCII IPv4 network"),
+        ({"deployer_cidrs": ["10.200.0.0/22 "]}, "cluster.deployer_cidrs.0", "not an ASCII IPv4 network"),
+        (
+            {"deployer_cidrs": ["10.200.0.0/22", "10.200.0.0/22"]},
+            "cluster.deployer_cidrs",
+            "10.200.0.0/22 is listed twice",
+        ),
+        ({"deployer_cidrs": ["10.200.0.0/22", "10.200.1.0/24"]}, "cluster.deployer_cidrs", "overlaps 10.200.1.0/24"),
+        ({"deployer_cidrs": [f"10.{i}.0.0/16" for i in range(21)]}, "cluster.deployer_cidrs", "at most 20"),
+        (
+            {"deployer_security_group_ids": ["sg-12345"]},
+            "cluster.deployer_security_group_ids.0",
+            "not a security group",
+        ),
+        (
+            {"deployer_security_group_ids": ["sg-0123456789abcdef0", "sg-0123456789abcdef0"]},
+            "cluster.deployer_security_group_ids",
+            "sg-0123456789abcdef0 repeated",
+        ),
+        (
+            {"bootstrap_public_access_cidrs": ["0.0.0.0/0"]},
+            "cluster.bootstrap_public_access_cidrs.0",
+            "open the Kubernetes API to the internet",
+        ),
+        (
+            {"bootstrap_public_access_cidrs": ["203.0.113.0/24"]},
+            "cluster.bootstrap_public_access_cidrs.0",
+            "wider than /28",
+        ),
+        (
+            {"bootstrap_public_access_cidrs": ["192.168.1.10/32"]},
+            "cluster.bootstrap_public_access_cidrs.0",
+            "not an internet address",
+        ),
+        (
+            {"bootstrap_public_access_cidrs": ["203.0.113.10/32", "203.0.113.10/32"]},
+            "cluster.bootstrap_public_access_cidrs",
+            "listed twice",
+        ),
+        (
+            {
+                "bootstrap_public_access_cidrs": ["203.0.113.10/32"],
+                "endpoint_public_access": True,
+                "public_access_cidrs": ["198.51.100.0/24"],
+            },
+            "cluster.bootstrap_public_access_cidrs",
+            "set together with endpoint_public_access",
+        ),
+    ],
+)
+def test_bad_deployer_settings_are_one_clear_line(overrides: dict, key: str, message: str) -> None:
+    with pytest.raises(StackConfigError) as error:
+        stack_config("dev", {"ai-platform:cluster": overrides})
+    [problem] = error.value.problems
+    assert problem.startswith(f"Pulumi.dev.yaml: ai-platform:{key}: ")
+    assert message in problem
+    assert "; allowed: " in problem
+
+
+# --- the deployer path on the plan --------------------------------------------------------------------------------
+
+DEPLOYERS = {
+    "ai-platform:cluster": {
+        "deployer_cidrs": ["10.200.0.0/22", "192.168.40.0/24"],
+        "deployer_security_group_ids": ["sg-0123456789abcdef0"],
+    }
+}
+BOOTSTRAP = {"ai-platform:cluster": {"bootstrap_public_access_cidrs": ["203.0.113.10/32"]}}
+
+
+def test_no_deployer_path_unless_configured(plan_of, any_stack) -> None:
+    """The cluster security group admits only the nodes (pulumi-eks' own rule) in a shipped stack."""
+    plan = plan_of(any_stack)
+    assert cluster_rules(plan, any_stack) == []
+    assert "clusterTags" not in eks_of(plan).inputs
+
+
+def test_deployers_reach_the_private_endpoint_on_443_only(plan_of) -> None:
+    plan = plan_of("dev", DEPLOYERS)
+    rules = cluster_rules(plan, "dev")
+    sources = sorted(
+        ("cidr", *r.inputs["cidrBlocks"]) if "cidrBlocks" in r.inputs else ("group", r.inputs["sourceSecurityGroupId"])
+        for r in rules
+    )
+    assert sources == [("cidr", "10.200.0.0/22"), ("cidr", "192.168.40.0/24"), ("group", "sg-0123456789abcdef0")]
+    for rule in rules:
+        assert (rule.inputs["type"], rule.inputs["protocol"]) == ("ingress", "tcp")
+        assert (rule.inputs["fromPort"], rule.inputs["toPort"]) == (443, 443)
+        assert rule.propertyDependencies["securityGroupId"] == [eks_of(plan).urn]
+        assert rule.inputs["description"].isascii()
+    assert {r.name for r in rules} == {
+        "dev-cluster-deployer-10-200-0-0-22",
+        "dev-cluster-deployer-192-168-40-0-24",
+        "dev-cluster-deployer-sg-0123456789abcdef0",
+    }, "rules are keyed by their source: adding one never replaces the others"
+    eks = eks_of(plan)
+    assert eks.inputs["endpointPublicAccess"] is False, "deployer access keeps the endpoint private"
+    assert "publicAccessCidrs" not in eks.inputs
+
+
+def test_kubernetes_provider_waits_for_the_deployer_rules(plan_of) -> None:
+    """Otherwise `pulumi up` could talk to the API before the rule admitting its own runner exists."""
+    plan = plan_of("dev", DEPLOYERS)
+    [provider] = plan.by_type("pulumi:providers:kubernetes")
+    assert {r.urn for r in cluster_rules(plan, "dev")} <= set(provider.propertyDependencies["kubeconfig"])
+
+
+def test_bootstrap_opens_the_public_endpoint_to_exactly_its_cidrs_and_says_so(plan_of) -> None:
+    eks = eks_of(plan_of("prod", BOOTSTRAP))
+    assert eks.inputs["endpointPublicAccess"] is True
+    assert eks.inputs["endpointPrivateAccess"] is True
+    assert eks.inputs["publicAccessCidrs"] == ["203.0.113.10/32"]
+    assert eks.inputs["clusterTags"] == {"ai-platform/public-endpoint": "bootstrap"}
+    assert cluster_rules(plan_of("prod", BOOTSTRAP), "prod") == []
+
+
+def test_a_permanent_public_endpoint_is_not_marked_as_the_bootstrap(plan_of) -> None:
+    permanent = {"ai-platform:cluster": {"endpoint_public_access": True, "public_access_cidrs": ["198.51.100.0/24"]}}
+    assert "clusterTags" not in eks_of(plan_of("dev", permanent)).inputs
 
 
 # --- the README's steps, applied to the shipped stacks ------------------------------------------------------------
