@@ -6,6 +6,13 @@ the CIDRs allowed to reach it), Kubernetes secrets envelope-encrypted with the p
 control-plane log type shipped to a pre-created, KMS-encrypted log group with a retention, an IAM OIDC provider for
 IRSA, and an explicit upgrade policy so a stack never drifts onto paid extended support unnoticed.
 
+Deployers (`pulumi up` itself installs charts and the workload through the API) reach the endpoint one of two ways
+(README "First deployment"): the cluster security group admits 443 from `deployer_cidrs` (VPN, Transit Gateway,
+peered networks) and `deployer_security_group_ids` (a runner in the VPC), and the Kubernetes provider waits for
+those rules; or, for the first deployment only, `bootstrap_public_access_cidrs` opens the public endpoint to the
+deployer's own address and tags the cluster `ai-platform/public-endpoint=bootstrap`, so the opening is visible in
+AWS and to the policy pack until the next `pulumi up` closes it.
+
 The default node group and the add-ons pulumi-eks would install are switched off: nodes are EKS managed node
 groups declared here from config (visible to the policy pack, one launch template each with IMDSv2 only and an
 encrypted gp3 root volume), and vpc-cni, kube-proxy, coredns and the EBS CSI driver are EKS managed add-ons pinned
@@ -35,6 +42,10 @@ ADMIN_ACCESS_POLICY = "AmazonEKSClusterAdminPolicy"
 VIEWER_ACCESS_POLICY = "AmazonEKSViewPolicy"
 # Root device of the EKS-optimised Amazon Linux 2023 AMIs.
 AL2023_ROOT_DEVICE = "/dev/xvda"
+# The Kubernetes API port on the control plane's ENIs.
+API_PORT = 443
+# Tag on an EKS cluster whose public endpoint is the first deployment's bootstrap opening (value "bootstrap").
+PUBLIC_ENDPOINT_TAG = "ai-platform/public-endpoint"
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,19 @@ def _key(role_name: str) -> str:
     return role_name.rsplit("/", 1)[-1].lower()
 
 
+def _slug(cidr: str) -> str:
+    """A CIDR as a resource-name part: 10.200.0.0/22 -> 10-200-0-0-22."""
+    return cidr.replace(".", "-").replace("/", "-")
+
+
+def public_endpoint(config: ClusterConfig) -> tuple[bool, list[str], dict[str, str]]:
+    """(public endpoint on, its CIDRs, extra cluster tags): the permanent opening of `endpoint_public_access`, the
+    first deployment's `bootstrap_public_access_cidrs` (tagged as such), or none (config allows one at most)."""
+    if config.bootstrap_public_access_cidrs:
+        return True, list(config.bootstrap_public_access_cidrs), {PUBLIC_ENDPOINT_TAG: "bootstrap"}
+    return config.endpoint_public_access, list(config.public_access_cidrs), {}
+
+
 class Cluster(PlatformComponent):
     """An EKS cluster with managed node groups, core EKS add-ons and an OIDC provider for IRSA."""
 
@@ -112,6 +136,7 @@ class Cluster(PlatformComponent):
         )
 
         service_role, service_role_policies = self._service_role(name, args)
+        public_access, public_cidrs, endpoint_tags = public_endpoint(config)
         self.eks = eks.Cluster(
             f"{name}-eks",
             name=args.cluster_name,
@@ -122,8 +147,9 @@ class Cluster(PlatformComponent):
             private_subnet_ids=list(args.private_subnet_ids),
             node_associate_public_ip_address=False,
             endpoint_private_access=True,
-            endpoint_public_access=config.endpoint_public_access,
-            public_access_cidrs=list(config.public_access_cidrs) or None,
+            endpoint_public_access=public_access,
+            public_access_cidrs=public_cidrs or None,
+            cluster_tags=endpoint_tags or None,
             authentication_mode=eks.AuthenticationMode.API,
             access_entries=access_entries(config, aws_ctx),
             encryption_config_key_arn=args.secrets_kms_key_arn,
@@ -160,7 +186,14 @@ class Cluster(PlatformComponent):
         self.oidc_provider_arn: pulumi.Output[str] = self.oidc_provider.arn
         self.cluster_security_group_id: pulumi.Output[str] = self.eks.cluster_security_group_id
         self.node_security_group_id: pulumi.Output[str] = self.eks.node_security_group_id
-        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(self.eks.kubeconfig_json)
+        deployer_rules = self._deployer_access(name, args)
+        # The Kubernetes provider is built from this kubeconfig: waiting for the deployer rules keeps `pulumi up` from
+        # talking to the API before its own runner may reach it.
+        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(
+            pulumi.Output.all(self.eks.kubeconfig_json, *(rule.id for rule in deployer_rules)).apply(
+                lambda values: values[0]
+            )
+        )
 
         before_nodes = self._addons_before_nodes(name, args)
         self.node_role, node_policies = node_role(
@@ -220,6 +253,38 @@ class Cluster(PlatformComponent):
             opts=self.child_opts(),
         )
         return role, [managed, encryption]
+
+    def _deployer_access(self, name: str, args: ClusterArgs) -> list[aws.ec2.SecurityGroupRule]:
+        """Ingress on 443 to the cluster security group (on the control plane's ENIs, next to the node rule) from
+        each deployer network and security group of config, one rule each, named after it (stable keys).
+
+        `aws.ec2.SecurityGroupRule`, like the rules pulumi-eks itself puts on this group: the provider warns against
+        mixing it with `aws.vpc.SecurityGroupIngressRule` on one group."""
+        config = args.config
+
+        def rule(key: str, source: str, **source_args: object) -> aws.ec2.SecurityGroupRule:
+            # EC2 allows only a-zA-Z0-9, spaces and ._-:/()#,@[]+=&;{}!$* in a rule's description.
+            return aws.ec2.SecurityGroupRule(
+                f"{name}-deployer-{key}",
+                type="ingress",
+                protocol="tcp",
+                from_port=API_PORT,
+                to_port=API_PORT,
+                security_group_id=self.cluster_security_group_id,
+                description=f"Kubernetes API from deployer {source}",
+                **source_args,
+                opts=self.child_opts(),
+            )
+
+        rules = [
+            rule(_slug(cidr), f"network {cidr} (cluster.deployer_cidrs)", cidr_blocks=[cidr])
+            for cidr in config.deployer_cidrs
+        ]
+        rules += [
+            rule(group, f"security group {group} (cluster.deployer_security_group_ids)", source_security_group_id=group)
+            for group in config.deployer_security_group_ids
+        ]
+        return rules
 
     # --- EKS managed add-ons --------------------------------------------------------------------------------------
 

@@ -48,6 +48,91 @@ def _check_public_cidr(cidr: str) -> str:
         raise ValueError(f"{cidr!r} is not an IPv4 network ({error}); allowed: e.g. 198.51.100.0/24") from None
 
 
+# Deployer access to the Kubernetes API (README "First deployment"), and the bounds each list keeps:
+# - deployer_cidrs reach the *private* endpoint from networks connected to the VPC (VPN, Transit Gateway, peering),
+#   so they are private ranges (RFC 1918, or 100.64.0.0/10, which VPN services hand out) and no wider than /16: the
+#   largest VPC AWS allows, so a whole peered VPC fits, while 10.0.0.0/8 would admit the whole organisation.
+# - bootstrap_public_access_cidrs open the *public* endpoint for the first deployment only, to the deployer's
+#   internet egress address: an address the internet can see as a source, no wider than /28 (a laptop's /32 or a
+#   small NAT pool; a hosted CI fleet's ranges are far wider and shared with every other customer).
+DEPLOYER_WIDEST_PREFIX = 16
+BOOTSTRAP_WIDEST_PREFIX = 28
+_DEPLOYER_RANGES = tuple(
+    ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
+# Sources the public endpoint never sees: private, shared, loopback, link-local, "this network", multicast, reserved.
+_NOT_INTERNET_SOURCES = (
+    *_DEPLOYER_RANGES,
+    *(ipaddress.IPv4Network(n) for n in ("0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4")),
+)
+_SECURITY_GROUP_ID = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
+
+
+def _deployer_network(cidr: str, example: str) -> ipaddress.IPv4Network:
+    """`cidr` as a network: ASCII, IPv4, no host bits set, never the whole internet; else a ValueError."""
+    if not cidr.isascii() or cidr != cidr.strip():
+        raise ValueError(f"{cidr!r} is not an ASCII IPv4 network; allowed: e.g. {example}")
+    try:
+        network = ipaddress.IPv4Network(cidr, strict=True)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{cidr!r} is not an IPv4 network ({error}); allowed: e.g. {example}") from None
+    if network.prefixlen == 0:
+        raise ValueError(f"{cidr} would open the Kubernetes API to the internet; allowed: never, e.g. {example}")
+    return network
+
+
+def _check_deployer_cidr(cidr: str) -> str:
+    """Allowed: a private IPv4 network (inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10), /16 or
+    narrower, e.g. 10.200.0.0/22."""
+    network = _deployer_network(cidr, "10.200.0.0/22")
+    if network.prefixlen < DEPLOYER_WIDEST_PREFIX:
+        raise ValueError(
+            f"{cidr} is wider than /{DEPLOYER_WIDEST_PREFIX} (it would admit far more than the deployers); allowed: "
+            f"the deployers' network, /{DEPLOYER_WIDEST_PREFIX} or narrower"
+        )
+    if not any(network.subnet_of(private) for private in _DEPLOYER_RANGES):
+        raise ValueError(
+            f"{cidr} is not a private range (the private endpoint is reached over VPN, Transit Gateway or peering); "
+            "allowed: inside 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10"
+        )
+    return str(network)
+
+
+def _check_bootstrap_cidr(cidr: str) -> str:
+    """Allowed: a public IPv4 network, /28 or narrower: your internet egress address as a /32
+    (`curl https://checkip.amazonaws.com`)."""
+    network = _deployer_network(cidr, "203.0.113.10/32")
+    if network.prefixlen < BOOTSTRAP_WIDEST_PREFIX:
+        raise ValueError(
+            f"{cidr} is wider than /{BOOTSTRAP_WIDEST_PREFIX}; allowed: your egress address as a /32, at most a "
+            f"/{BOOTSTRAP_WIDEST_PREFIX}"
+        )
+    if any(network.subnet_of(hidden) for hidden in _NOT_INTERNET_SOURCES):
+        raise ValueError(
+            f"{cidr} is not an internet address (the public endpoint sees your egress address); allowed: the output "
+            "of `curl https://checkip.amazonaws.com` as a /32"
+        )
+    return str(network)
+
+
+def _check_security_group_id(group_id: str) -> str:
+    """Allowed: a security group id, sg- and 8 or 17 hex digits."""
+    if not _SECURITY_GROUP_ID.fullmatch(group_id):
+        raise ValueError(f"{group_id!r} is not a security group id; allowed: e.g. sg-0123456789abcdef0")
+    return group_id
+
+
+def _overlaps(cidrs: tuple[str, ...]) -> list[str]:
+    """Networks of `cidrs` that are repeated or overlap one another, in words."""
+    networks = [ipaddress.IPv4Network(c) for c in cidrs]
+    return [
+        f"{a} is listed twice" if a == b else f"{a} overlaps {b}"
+        for i, a in enumerate(networks)
+        for b in networks[i + 1 :]
+        if a.overlaps(b)
+    ]
+
+
 def _check_role_name(name: str) -> str:
     """Allowed: an IAM role name of the deploying account, path allowed
     (aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_...)."""
@@ -66,6 +151,9 @@ def is_graviton(instance_type: str) -> bool:
 
 
 EksAddonVersion = Annotated[str, AfterValidator(_check_eks_addon_version)]
+DeployerCidr = Annotated[str, AfterValidator(_check_deployer_cidr)]
+BootstrapCidr = Annotated[str, AfterValidator(_check_bootstrap_cidr)]
+SecurityGroupId = Annotated[str, AfterValidator(_check_security_group_id)]
 IamRoleName = Annotated[str, AfterValidator(_check_role_name)]
 
 
@@ -173,6 +261,22 @@ class ClusterConfig(Section):
     allow_public_endpoint_from_anywhere: bool = Field(
         False, description="Explicit opt-in to 0.0.0.0/0 in public_access_cidrs (the policy pack still flags it)."
     )
+    deployer_cidrs: tuple[DeployerCidr, ...] = Field(
+        (), max_length=20,
+        description="Private networks of the deployers (VPN, Transit Gateway or peered VPC, where CI runners live) "
+        "that the cluster security group admits on 443, so they reach the private endpoint; README \"First "
+        "deployment\".",
+    )  # fmt: skip
+    deployer_security_group_ids: tuple[SecurityGroupId, ...] = Field(
+        (), max_length=10,
+        description="Security groups (this VPC, or a peered VPC of the same region) of the deployers, e.g. a "
+        "self-hosted CI runner, that the cluster security group admits on 443.",
+    )  # fmt: skip
+    bootstrap_public_access_cidrs: tuple[BootstrapCidr, ...] = Field(
+        (), max_length=5,
+        description="First deployment only: opens the public endpoint to these addresses (your egress /32) while no "
+        "deployer can reach the private one yet; remove once deployer_cidrs or deployer_security_group_ids work.",
+    )  # fmt: skip
     admin_roles: tuple[IamRoleName, ...] = Field(
         ("platform-admin",), min_length=1,
         description="IAM role names (this account, optional path) granted cluster admin by EKS access entries.",
@@ -196,6 +300,25 @@ class ClusterConfig(Section):
         description="Managed node groups keyed by name; a `system` group (for add-ons) is required.",
     )
     addon_versions: EksAddonVersions = Field(default_factory=EksAddonVersions, description="EKS add-on versions.")
+
+    @model_validator(mode="after")
+    def _check_deployer_access(self) -> ClusterConfig:
+        """Deployer lists without repeats or overlaps; the bootstrap endpoint is not mixed with a permanent one."""
+        for key in ("deployer_cidrs", "bootstrap_public_access_cidrs"):
+            overlapping = _overlaps(getattr(self, key))
+            if overlapping:
+                raise FieldError(key, f"{'; '.join(overlapping)}; allowed: each network once, none inside another")
+        groups = self.deployer_security_group_ids
+        repeated = sorted({g for g in groups if groups.count(g) > 1})
+        if repeated:
+            raise FieldError("deployer_security_group_ids", f"{', '.join(repeated)} repeated; allowed: each id once")
+        if self.bootstrap_public_access_cidrs and (self.endpoint_public_access or self.public_access_cidrs):
+            raise FieldError(
+                "bootstrap_public_access_cidrs",
+                "set together with endpoint_public_access/public_access_cidrs; allowed: one of them (the bootstrap "
+                "opens the public endpoint itself, for the first deployment only)",
+            )
+        return self
 
     @model_validator(mode="after")
     def _check(self) -> ClusterConfig:
