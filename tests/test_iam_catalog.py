@@ -116,6 +116,7 @@ def test_a_finding_names_the_resource_the_statement_the_action_and_what_aws_allo
 def test_values_unknown_during_preview_pass() -> None:
     assert findings(allow("s3:GetObject", "[unknown]"), allow("[unknown]", "arn:aws:s3:::b/*")) == []
     assert list(document_findings("[unknown]")) == []
+    assert list(document_findings("[secret]")) == []
 
 
 def test_a_document_that_is_not_json_is_a_finding() -> None:

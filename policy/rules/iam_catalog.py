@@ -76,6 +76,7 @@ GLOBAL_CONDITION_KEYS: tuple[str, ...] = (
 WEB_IDENTITY_CLAIMS = frozenset({"amr", "aud", "azp", "email", "oaud", "sub"})
 WEB_IDENTITY_ACTIONS = frozenset({"sts:assumerolewithwebidentity"})
 UNKNOWN_MARKERS = ("[unknown]", UNKNOWN_STRING_VALUE)
+SECRET_MASK = "[secret]"  # noqa: S105 - how the offline engine records a secret input
 # AWS-owned resources whose ARNs carry no account although the format has `${Account}`: (service, resource prefix).
 ACCOUNTLESS: tuple[tuple[str, str], ...] = (("ssm", "parameter/aws/"),)  # public parameters (AMI ids...)
 SHOWN = 6  # how many allowed values a finding lists before "..."
@@ -312,8 +313,8 @@ def _resource_findings(statement: Mapping[str, Any], named: list[str], actions: 
 
 def document_findings(raw: Any) -> Iterator[str]:
     """Findings for one policy document (JSON text or a parsed map), each prefixed with its statement's Sid."""
-    if isinstance(raw, str) and raw.strip() in UNKNOWN_MARKERS:
-        return
+    if isinstance(raw, str) and raw.strip() in (*UNKNOWN_MARKERS, SECRET_MASK):
+        return  # not known during preview, or a secret the engine masked
     try:
         doc = document(raw)
     except DocumentError as error:
