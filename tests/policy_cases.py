@@ -83,6 +83,8 @@ class Case:
 # --- shared shapes ----------------------------------------------------------------------------------------------
 
 BUCKET = "aws:s3/bucket:Bucket"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+SET_WEB_ACL = "elasticloadbalancing:SetWebAcl"
 CLUSTER = "aws:rds/cluster:Cluster"
 CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 KMS_KEY = "aws:kms/key:Key"
@@ -522,6 +524,13 @@ CASES: dict[str, Case] = {
         ),
         "statement Admin allows * on *",
         ("aws:iam/policy:Policy", {"policy": US}),
+    ),
+    "iam-catalog-valid": Case(
+        [res(ROLE_POLICY, "p", {"policy": doc({"Effect": "Allow", "Action": SET_WEB_ACL, "Resource": "*"})})],
+        [res(ROLE_POLICY, "p", {"policy": doc({"Sid": "Waf", "Effect": "Allow", "Action": SET_WEB_ACL,
+                                               "Resource": "arn:aws:elasticloadbalancing:us-east-1:1:listener/*"})})],
+        "p policy statement Waf: elasticloadbalancing:SetWebAcl supports no resource-level permissions",
+        [res(ROLE_POLICY, "p", {"policy": US})],
     ),
     "iam-no-admin-attachments": Case(
         (

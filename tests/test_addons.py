@@ -138,7 +138,7 @@ def test_load_balancer_controller_may_only_change_this_clusters_load_balancers(p
         "arn:aws:ec2:us-east-1:123456789012:security-group/sg-ai-platform-prod-node"
     )
     wildcard = [s["Sid"] for s in statements.values() if s["Resource"] == "*"]
-    assert wildcard == ["Describe", "CertificatesWafShield"], "only calls without resource-level permissions"
+    assert wildcard == ["Describe", "WafShield", "ListServerCertificates"], "only lookups, WAF and Shield"
 
 
 # --- Karpenter ----------------------------------------------------------------------------------------------------
@@ -288,9 +288,11 @@ def test_iam_statements_have_unique_sids_and_only_documented_wildcards() -> None
         sids = [s["Sid"] for s in statements]
         assert len(sids) == len(set(sids))
         assert all(s["Effect"] == "Allow" for s in statements)
-    assert [s["Sid"] for s in lbc if s["Resource"] == "*"] == ["Describe", "CertificatesWafShield"]
+    assert [s["Sid"] for s in lbc if s["Resource"] == "*"] == ["Describe", "WafShield", "ListServerCertificates"]
     wildcard = {s["Sid"]: s for s in karpenter if s["Resource"] == "*"}
-    assert set(wildcard) == {"AllowRegionalReadActions", "AllowPricingReadActions"}
+    assert set(wildcard) == {
+        "AllowRegionalReadActions", "AllowPricingReadActions", "AllowUnscopedInstanceProfileListAction"
+    }  # fmt: skip
     assert wildcard["AllowRegionalReadActions"]["Condition"] == {"StringEquals": {"aws:RequestedRegion": "eu-west-1"}}
     assert json.loads(json.dumps(karpenter)) == karpenter, "plain inputs give a plain JSON document"
 

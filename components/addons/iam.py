@@ -11,101 +11,101 @@ import pulumi
 from lib.aws import AwsContext
 from lib.iam import decrypt_through_service
 
+# Where these documents differ from the official ones (the AWS Load Balancer Controller v2.13 `iam_policy.json`,
+# Karpenter v1.8 `cloudformation.yaml`, external-secrets' Secrets Manager example): by Sid, each deliberate narrowing
+# and why. Everything not listed is the official statement, with `*` ARN parts filled in with this partition,
+# region and account. Checked against AWS's action catalogue by the `iam-catalog-valid` rule.
+LBC_NARROWING: dict[str, str] = {
+    "CreateElbServiceLinkedRole": "only the ELB service-linked role of this account, not any role",
+    "Describe": "aws:RequestedRegion = this region (the calls support no resource-level permissions)",
+    "ListServerCertificates": "its own statement: IAM is global, so it stays out of the region-pinned Describe",
+    "ReadThisVpc": "GetSecurityGroupsForVpc on this VPC only, GetCoipPoolUsage on this account's pools",
+    "ReadCertificatesAndUserPools": "certificates, server certificates and Cognito user pools of this account/region",
+    "ManageNodeSecurityGroupRules": "ingress rules only on the node security group (official: any group)",
+    "CreateSecurityGroupInThisVpc": "security groups only in this VPC",
+    "RetagOwnSecurityGroups": "groups tagged as this cluster's (official: any cluster's)",
+    "ManageOwnSecurityGroups": "groups tagged as this cluster's (official: any cluster's)",
+    "CreateTaggedLoadBalancers": "tag value must be this cluster (official: any value)",
+    "ManageListenersAndRules": "listeners and rules of this account/region, not `*`",
+    "RetagOwnLoadBalancers": "load balancers and target groups tagged as this cluster's (official: any cluster's)",
+    "ModifyOwnLoadBalancers": "load balancers and target groups tagged as this cluster's (official: any cluster's)",
+    "ModifyOwnListenerAttributes": "listeners tagged as this cluster's (official: any cluster's, on `*`)",
+    "TagOnCreate": "tag value must be this cluster (official: any value)",
+    "ModifyListenersAndRules": "listeners and rules of this account/region, not `*`",
+}
+KARPENTER_NARROWING: dict[str, str] = {
+    "AllowScopedEC2InstanceAccessActions": "security groups, subnets, reservations of this account (official: any)",
+    "AllowScopedEC2InstanceActionsWithTags": (
+        "no spot-instances-request/*: AWS's catalogue lists no such resource for RunInstances, CreateFleet or "
+        "CreateLaunchTemplate (the official grant there is dead; tagging spot requests stays in "
+        "AllowScopedResourceCreationTagging)"
+    ),
+    "AllowPassingInstanceRole": "iam:PassedToService is this partition's EC2 principal only",
+}
+EXTERNAL_SECRETS_ADDITIONS: dict[str, str] = {
+    "DecryptThroughSecretsManagerForThoseSecrets": (
+        "the stack's secrets use a customer-managed key: kms:Decrypt through Secrets Manager for those secrets only"
+    ),
+}
+
 # Describe/List calls of the load balancer controller: none supports resource-level permissions.
 LBC_DESCRIBE_ACTIONS: tuple[str, ...] = (
-    "ec2:DescribeAccountAttributes",
-    "ec2:DescribeAddresses",
-    "ec2:DescribeAvailabilityZones",
-    "ec2:DescribeInternetGateways",
-    "ec2:DescribeVpcs",
-    "ec2:DescribeVpcPeeringConnections",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeSecurityGroups",
-    "ec2:DescribeInstances",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeTags",
-    "ec2:GetCoipPoolUsage",
-    "ec2:DescribeCoipPools",
-    "ec2:GetSecurityGroupsForVpc",
-    "ec2:DescribeIpamPools",
-    "ec2:DescribeRouteTables",
-    "elasticloadbalancing:DescribeLoadBalancers",
-    "elasticloadbalancing:DescribeLoadBalancerAttributes",
-    "elasticloadbalancing:DescribeListeners",
-    "elasticloadbalancing:DescribeListenerCertificates",
-    "elasticloadbalancing:DescribeSSLPolicies",
-    "elasticloadbalancing:DescribeRules",
-    "elasticloadbalancing:DescribeTargetGroups",
-    "elasticloadbalancing:DescribeTargetGroupAttributes",
-    "elasticloadbalancing:DescribeTargetHealth",
-    "elasticloadbalancing:DescribeTags",
-    "elasticloadbalancing:DescribeTrustStores",
-    "elasticloadbalancing:DescribeListenerAttributes",
-    "elasticloadbalancing:DescribeCapacityReservation",
-)
-# Certificates, WAF and Shield for the load balancers the controller manages (documented with `*` resources).
-LBC_CERTIFICATE_WAF_SHIELD_ACTIONS: tuple[str, ...] = (
-    "cognito-idp:DescribeUserPoolClient",
-    "acm:ListCertificates",
-    "acm:DescribeCertificate",
-    "iam:ListServerCertificates",
-    "iam:GetServerCertificate",
-    "waf-regional:GetWebACL",
-    "waf-regional:GetWebACLForResource",
-    "waf-regional:AssociateWebACL",
-    "waf-regional:DisassociateWebACL",
-    "wafv2:GetWebACL",
-    "wafv2:GetWebACLForResource",
-    "wafv2:AssociateWebACL",
-    "wafv2:DisassociateWebACL",
-    "shield:GetSubscriptionState",
-    "shield:DescribeProtection",
-    "shield:CreateProtection",
+    "ec2:DescribeAccountAttributes", "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeInternetGateways", "ec2:DescribeVpcs", "ec2:DescribeVpcPeeringConnections", "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups", "ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces", "ec2:DescribeTags",
+    "ec2:DescribeCoipPools", "ec2:DescribeIpamPools", "ec2:DescribeRouteTables",
+    "elasticloadbalancing:DescribeLoadBalancers", "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeListenerCertificates",
+    "elasticloadbalancing:DescribeSSLPolicies", "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:DescribeTrustStores", "elasticloadbalancing:DescribeListenerAttributes",
+    "elasticloadbalancing:DescribeCapacityReservation", "acm:ListCertificates",
+)  # fmt: skip
+# WAF and Shield on the load balancers the controller manages, as documented: on `*`. elasticloadbalancing:SetWebAcl
+# and shield:GetSubscriptionState / CreateProtection support no resource-level permissions at all; the others are
+# left on `*` too because the web ACL comes from an Ingress annotation (any ACL the operator names) and Shield is a
+# global service (no region to pin): a narrower grant would silently leave the public entry without its WAF.
+LBC_WAF_SHIELD_ACTIONS: tuple[str, ...] = (
+    "elasticloadbalancing:SetWebAcl", "waf-regional:GetWebACL", "waf-regional:GetWebACLForResource",
+    "waf-regional:AssociateWebACL", "waf-regional:DisassociateWebACL", "wafv2:GetWebACL",
+    "wafv2:GetWebACLForResource", "wafv2:AssociateWebACL", "wafv2:DisassociateWebACL",
+    "shield:GetSubscriptionState", "shield:DescribeProtection", "shield:CreateProtection",
     "shield:DeleteProtection",
-)
+)  # fmt: skip
 # Load balancer and target group mutations the controller may make on the ones tagged as this cluster's.
 LBC_MODIFY_ACTIONS: tuple[str, ...] = (
-    "elasticloadbalancing:ModifyLoadBalancerAttributes",
-    "elasticloadbalancing:SetIpAddressType",
-    "elasticloadbalancing:SetSecurityGroups",
-    "elasticloadbalancing:SetSubnets",
-    "elasticloadbalancing:DeleteLoadBalancer",
-    "elasticloadbalancing:ModifyTargetGroup",
-    "elasticloadbalancing:ModifyTargetGroupAttributes",
-    "elasticloadbalancing:DeleteTargetGroup",
-    "elasticloadbalancing:ModifyListenerAttributes",
-    "elasticloadbalancing:ModifyCapacityReservation",
-    "elasticloadbalancing:ModifyIpPools",
-)
+    "elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:SetIpAddressType",
+    "elasticloadbalancing:SetSecurityGroups", "elasticloadbalancing:SetSubnets",
+    "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:ModifyTargetGroup",
+    "elasticloadbalancing:ModifyTargetGroupAttributes", "elasticloadbalancing:DeleteTargetGroup",
+    "elasticloadbalancing:ModifyCapacityReservation", "elasticloadbalancing:ModifyIpPools",
+)  # fmt: skip
 # Region-wide reads Karpenter needs to pick instance types, images and subnets (Describe: no resource-level
 # permissions, so pinned to this region by condition instead).
 KARPENTER_READ_ACTIONS: tuple[str, ...] = (
-    "ec2:DescribeCapacityReservations",
-    "ec2:DescribeImages",
-    "ec2:DescribeInstances",
-    "ec2:DescribeInstanceTypeOfferings",
-    "ec2:DescribeInstanceTypes",
-    "ec2:DescribeLaunchTemplates",
-    "ec2:DescribeSecurityGroups",
-    "ec2:DescribeSpotPriceHistory",
-    "ec2:DescribeSubnets",
-    "ec2:DescribeAvailabilityZones",
-)
-# What Karpenter creates when it launches a node (each tagged as this cluster's and its NodePool's).
+    "ec2:DescribeCapacityReservations", "ec2:DescribeImages", "ec2:DescribeInstances",
+    "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates",
+    "ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets",
+)  # fmt: skip
+# What Karpenter's launch calls create, each tagged as this cluster's and its NodePool's (see KARPENTER_NARROWING).
 KARPENTER_LAUNCHED_RESOURCES: tuple[str, ...] = (
-    "fleet/*",
-    "instance/*",
-    "volume/*",
-    "network-interface/*",
-    "launch-template/*",
-    "spot-instances-request/*",
-)
+    "fleet/*", "instance/*", "volume/*", "network-interface/*", "launch-template/*", "capacity-reservation/*",
+)  # fmt: skip
+# What it may tag while creating it (spot requests come with RunInstances/CreateFleet; reservations are not tagged).
+KARPENTER_CREATION_TAGGED: tuple[str, ...] = (
+    "fleet/*", "instance/*", "volume/*", "network-interface/*", "launch-template/*", "spot-instances-request/*",
+)  # fmt: skip
 EXTERNAL_SECRETS_READ_ACTIONS: tuple[str, ...] = (
-    "secretsmanager:GetSecretValue",
-    "secretsmanager:DescribeSecret",
-    "secretsmanager:ListSecretVersionIds",
+    "secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "secretsmanager:ListSecretVersionIds",
     "secretsmanager:GetResourcePolicy",
-)
+)  # fmt: skip
+
+
+def _allow(sid: str, action: str | list[str], resource: Any, condition: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One Allow statement (with its condition when given)."""
+    statement = {"Sid": sid, "Effect": "Allow", "Action": action, "Resource": resource}
+    return statement | ({"Condition": condition} if condition else {})
 
 
 # --- AWS Load Balancer Controller ---------------------------------------------------------------------------------
@@ -114,19 +114,18 @@ EXTERNAL_SECRETS_READ_ACTIONS: tuple[str, ...] = (
 def load_balancer_controller_statements(
     aws_ctx: AwsContext, cluster_name: str, vpc_id: pulumi.Input[str], node_security_group_id: pulumi.Input[str]
 ) -> list[dict[str, Any]]:
-    """The AWS Load Balancer Controller's documented policy (docs/install/iam_policy.json, v2.13), with `*`
-    resources narrowed to this account/region, security-group creation to this VPC, rules on existing groups to
-    the node security group, and mutations of existing resources to those tagged `elbv2.k8s.aws/cluster=<this
-    cluster>` instead of any cluster."""
+    """The AWS Load Balancer Controller's documented policy (docs/install/iam_policy.json, v2.13), narrowed as
+    LBC_NARROWING says: this account/region/VPC, rules only on the node security group, and mutations of existing
+    resources only on those tagged `elbv2.k8s.aws/cluster=<this cluster>` instead of any cluster."""
     return [
-        *_lbc_read_statements(aws_ctx),
+        *_lbc_read_statements(aws_ctx, vpc_id),
         *_lbc_security_group_statements(aws_ctx, cluster_name, vpc_id, node_security_group_id),
         *_lbc_load_balancer_statements(aws_ctx, cluster_name),
     ]
 
 
-def _lbc_read_statements(aws_ctx: AwsContext) -> list[dict[str, Any]]:
-    """The ELB service-linked role, and the lookups (Describe, certificates, WAF, Shield) AWS scopes to `*`."""
+def _lbc_read_statements(aws_ctx: AwsContext, vpc_id: pulumi.Input[str]) -> list[dict[str, Any]]:
+    """The ELB service-linked role; lookups (Describe, certificates, user pools); WAF and Shield."""
     return [
         {
             "Sid": "CreateElbServiceLinkedRole",
@@ -136,18 +135,27 @@ def _lbc_read_statements(aws_ctx: AwsContext) -> list[dict[str, Any]]:
             f"elasticloadbalancing.{aws_ctx.dns_suffix}/AWSServiceRoleForElasticLoadBalancing",
             "Condition": {"StringEquals": {"iam:AWSServiceName": f"elasticloadbalancing.{aws_ctx.dns_suffix}"}},
         },
+        # Describe/List calls support no resource-level permissions
+        _allow("Describe", list(LBC_DESCRIBE_ACTIONS), "*", {"StringEquals": {"aws:RequestedRegion": aws_ctx.region}}),
         {
-            "Sid": "Describe",
+            "Sid": "ReadThisVpc",
             "Effect": "Allow",
-            "Action": list(LBC_DESCRIBE_ACTIONS),
-            "Resource": "*",  # Describe/List calls support no resource-level permissions
+            "Action": ["ec2:GetSecurityGroupsForVpc", "ec2:GetCoipPoolUsage"],
+            "Resource": [pulumi.Output.concat(aws_ctx.arn("ec2", "vpc/"), vpc_id), aws_ctx.arn("ec2", "coip-pool/*")],
         },
         {
-            "Sid": "CertificatesWafShield",
+            "Sid": "ReadCertificatesAndUserPools",
             "Effect": "Allow",
-            "Action": list(LBC_CERTIFICATE_WAF_SHIELD_ACTIONS),
-            "Resource": "*",
+            "Action": ["cognito-idp:DescribeUserPoolClient", "acm:DescribeCertificate", "iam:GetServerCertificate"],
+            "Resource": [
+                aws_ctx.arn("cognito-idp", "userpool/*"),
+                aws_ctx.arn("acm", "certificate/*"),
+                aws_ctx.arn("iam", "server-certificate/*", region=False),
+            ],
         },
+        _allow("WafShield", list(LBC_WAF_SHIELD_ACTIONS), "*"),
+        # IAM is global: no region to pin (aws:RequestedRegion is IAM's, not this one)
+        _allow("ListServerCertificates", "iam:ListServerCertificates", "*"),
     ]
 
 
@@ -213,7 +221,7 @@ def _lbc_load_balancer_statements(aws_ctx: AwsContext, cluster_name: str) -> lis
         elb("loadbalancer/app/*/*"),
     ]
     ours = {"StringEquals": {"aws:ResourceTag/elbv2.k8s.aws/cluster": cluster_name}}
-    listeners_and_rules = [elb("loadbalancer/*"), elb("listener/*"), elb("listener-rule/*")]
+    listeners = [elb("listener/net/*/*/*"), elb("listener/app/*/*/*")]
     return [
         {
             "Sid": "CreateTaggedLoadBalancers",
@@ -231,7 +239,7 @@ def _lbc_load_balancer_statements(aws_ctx: AwsContext, cluster_name: str) -> lis
                 "elasticloadbalancing:CreateRule",
                 "elasticloadbalancing:DeleteRule",
             ],
-            "Resource": listeners_and_rules,
+            "Resource": [elb("loadbalancer/*"), elb("listener/*"), elb("listener-rule/*")],
         },
         {
             "Sid": "RetagOwnLoadBalancers",
@@ -244,20 +252,11 @@ def _lbc_load_balancer_statements(aws_ctx: AwsContext, cluster_name: str) -> lis
             "Sid": "TagListenersAndRules",
             "Effect": "Allow",
             "Action": ["elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags"],
-            "Resource": [
-                elb("listener/net/*/*/*"),
-                elb("listener/app/*/*/*"),
-                elb("listener-rule/net/*/*/*"),
-                elb("listener-rule/app/*/*/*"),
-            ],
+            "Resource": [*listeners, elb("listener-rule/net/*/*/*"), elb("listener-rule/app/*/*/*")],
         },
-        {
-            "Sid": "ModifyOwnLoadBalancers",
-            "Effect": "Allow",
-            "Action": list(LBC_MODIFY_ACTIONS),
-            "Resource": load_balancers_and_target_groups,
-            "Condition": ours,
-        },
+        _allow("ModifyOwnLoadBalancers", list(LBC_MODIFY_ACTIONS), load_balancers_and_target_groups, ours),
+        # the official policy has it among the load balancer mutations, but it acts on listeners only
+        _allow("ModifyOwnListenerAttributes", "elasticloadbalancing:ModifyListenerAttributes", listeners, ours),
         {
             "Sid": "TagOnCreate",
             "Effect": "Allow",
@@ -280,14 +279,13 @@ def _lbc_load_balancer_statements(aws_ctx: AwsContext, cluster_name: str) -> lis
             "Sid": "ModifyListenersAndRules",
             "Effect": "Allow",
             "Action": [
-                "elasticloadbalancing:SetWebAcl",
                 "elasticloadbalancing:ModifyListener",
                 "elasticloadbalancing:AddListenerCertificates",
                 "elasticloadbalancing:RemoveListenerCertificates",
                 "elasticloadbalancing:ModifyRule",
                 "elasticloadbalancing:SetRulePriorities",
             ],
-            "Resource": listeners_and_rules,
+            "Resource": [elb("listener/*"), elb("listener-rule/*")],
         },
     ]
 
@@ -307,12 +305,7 @@ def karpenter_controller_statements(
         *_karpenter_launch_statements(aws_ctx, cluster_name),
         *_karpenter_lookup_statements(aws_ctx, queue_arn),
         *_karpenter_instance_profile_statements(aws_ctx, cluster_name, node_role_arn),
-        {
-            "Sid": "AllowAPIServerEndpointDiscovery",
-            "Effect": "Allow",
-            "Action": "eks:DescribeCluster",
-            "Resource": aws_ctx.arn("eks", f"cluster/{cluster_name}"),
-        },
+        _allow("AllowAPIServerEndpointDiscovery", "eks:DescribeCluster", aws_ctx.arn("eks", f"cluster/{cluster_name}")),
     ]
 
 
@@ -365,7 +358,7 @@ def _karpenter_launch_statements(aws_ctx: AwsContext, cluster_name: str) -> list
             "Sid": "AllowScopedResourceCreationTagging",
             "Effect": "Allow",
             "Action": "ec2:CreateTags",
-            "Resource": launched,
+            "Resource": [ec2(r) for r in KARPENTER_CREATION_TAGGED],
             "Condition": {
                 "StringEquals": {
                     owned: "owned",
@@ -409,18 +402,9 @@ def _karpenter_lookup_statements(aws_ctx: AwsContext, queue_arn: pulumi.Input[st
             "Resource": "*",  # Describe calls support no resource-level permissions; pinned to this region
             "Condition": {"StringEquals": {"aws:RequestedRegion": region}},
         },
-        {
-            "Sid": "AllowSSMReadActions",
-            "Effect": "Allow",
-            "Action": "ssm:GetParameter",
-            "Resource": f"arn:{partition}:ssm:{region}::parameter/aws/service/*",
-        },
-        {
-            "Sid": "AllowPricingReadActions",
-            "Effect": "Allow",
-            "Action": "pricing:GetProducts",
-            "Resource": "*",  # the Price List API has no resources
-        },
+        _allow("AllowSSMReadActions", "ssm:GetParameter", f"arn:{partition}:ssm:{region}::parameter/aws/service/*"),
+        # the Price List API has no resources
+        _allow("AllowPricingReadActions", "pricing:GetProducts", "*"),
         {
             "Sid": "AllowInterruptionQueueActions",
             "Effect": "Allow",
@@ -433,12 +417,21 @@ def _karpenter_lookup_statements(aws_ctx: AwsContext, queue_arn: pulumi.Input[st
 def _karpenter_instance_profile_statements(
     aws_ctx: AwsContext, cluster_name: str, node_role_arn: pulumi.Input[str]
 ) -> list[dict[str, Any]]:
-    """Passing only the node role to EC2, and managing the instance profiles Karpenter creates for it in this
-    cluster and region."""
+    """Passing only the node role to EC2, and managing only the instance profiles Karpenter created for this cluster
+    and region: it may create a profile only with this cluster's tags, and tag only a profile that already carries
+    them (with the same tags), so it can never claim an existing profile of the account as its own."""
     region = aws_ctx.region
-    owned = f"aws:RequestTag/kubernetes.io/cluster/{cluster_name}"
-    resource_owned = f"aws:ResourceTag/kubernetes.io/cluster/{cluster_name}"
-    instance_profiles = f"arn:{aws_ctx.partition}:iam::{aws_ctx.account_id}:instance-profile/*"
+    request = {
+        f"aws:RequestTag/kubernetes.io/cluster/{cluster_name}": "owned",
+        "aws:RequestTag/eks:eks-cluster-name": cluster_name,
+        "aws:RequestTag/topology.kubernetes.io/region": region,
+    }
+    resource = {
+        f"aws:ResourceTag/kubernetes.io/cluster/{cluster_name}": "owned",
+        "aws:ResourceTag/topology.kubernetes.io/region": region,
+    }
+    node_class = "karpenter.k8s.aws/ec2nodeclass"
+    instance_profiles = aws_ctx.arn("iam", "instance-profile/*", region=False)
     return [
         {
             "Sid": "AllowPassingInstanceRole",
@@ -450,15 +443,18 @@ def _karpenter_instance_profile_statements(
         {
             "Sid": "AllowScopedInstanceProfileCreationActions",
             "Effect": "Allow",
-            "Action": ["iam:CreateInstanceProfile", "iam:TagInstanceProfile"],
+            "Action": "iam:CreateInstanceProfile",
+            "Resource": instance_profiles,
+            "Condition": {"StringEquals": request, "StringLike": {f"aws:RequestTag/{node_class}": "*"}},
+        },
+        {
+            "Sid": "AllowScopedInstanceProfileTagActions",
+            "Effect": "Allow",
+            "Action": "iam:TagInstanceProfile",
             "Resource": instance_profiles,
             "Condition": {
-                "StringEquals": {
-                    owned: "owned",
-                    "aws:RequestTag/eks:eks-cluster-name": cluster_name,
-                    "aws:RequestTag/topology.kubernetes.io/region": region,
-                },
-                "StringLike": {"aws:RequestTag/karpenter.k8s.aws/ec2nodeclass": "*"},
+                "StringEquals": {**resource, **request},
+                "StringLike": {f"aws:ResourceTag/{node_class}": "*", f"aws:RequestTag/{node_class}": "*"},
             },
         },
         {
@@ -468,20 +464,13 @@ def _karpenter_instance_profile_statements(
                 "iam:AddRoleToInstanceProfile",
                 "iam:RemoveRoleFromInstanceProfile",
                 "iam:DeleteInstanceProfile",
-                "iam:TagInstanceProfile",
             ],
             "Resource": instance_profiles,
-            "Condition": {
-                "StringEquals": {resource_owned: "owned", "aws:ResourceTag/topology.kubernetes.io/region": region},
-                "StringLike": {"aws:ResourceTag/karpenter.k8s.aws/ec2nodeclass": "*"},
-            },
+            "Condition": {"StringEquals": resource, "StringLike": {f"aws:ResourceTag/{node_class}": "*"}},
         },
-        {
-            "Sid": "AllowInstanceProfileReadActions",
-            "Effect": "Allow",
-            "Action": ["iam:GetInstanceProfile", "iam:ListInstanceProfiles"],
-            "Resource": instance_profiles,
-        },
+        _allow("AllowInstanceProfileReadActions", "iam:GetInstanceProfile", instance_profiles),
+        # no resource-level permissions
+        _allow("AllowUnscopedInstanceProfileListAction", "iam:ListInstanceProfiles", "*"),
     ]
 
 
@@ -492,12 +481,7 @@ def external_secrets_statements(aws_ctx: AwsContext, secrets_path_prefix: str) -
     """Read-only access to the secrets under this stack's prefix, and decryption only on their behalf."""
     secrets = aws_ctx.arn("secretsmanager", f"secret:{secrets_path_prefix}*")
     return [
-        {
-            "Sid": "ReadThisStacksSecrets",
-            "Effect": "Allow",
-            "Action": list(EXTERNAL_SECRETS_READ_ACTIONS),
-            "Resource": secrets,
-        },
+        _allow("ReadThisStacksSecrets", list(EXTERNAL_SECRETS_READ_ACTIONS), secrets),
         decrypt_through_service(
             aws_ctx,
             "secretsmanager",

@@ -15,6 +15,7 @@ from pulumi_policy import EnforcementLevel
 
 from . import aws_api, backup, compute, database, edge, identity, kubernetes, network, observability, stack, storage  # noqa: F401
 from .core import REGISTRY, Rule
+from .iam_catalog import iam_catalog_valid  # noqa: F401 - registers the rule (IAM against AWS's action catalogue)
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 ENVIRONMENTS = ("dev", "staging", "prod")
