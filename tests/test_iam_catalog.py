@@ -6,7 +6,6 @@ policies match the official documents of the pinned versions except the narrowin
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -138,18 +137,12 @@ def _documents_in(value: Any) -> int:
     return 0
 
 
-def test_every_policy_document_of_every_stack_is_valid_and_checked_fast(plan_of: Any, any_stack: str) -> None:
+def test_every_policy_document_of_every_stack_is_valid(plan_of: Any, any_stack: str) -> None:
     plan = plan_of(any_stack)
     holders = [r for r in plan.resources if _documents_in(r.inputs)]
     assert {r.type for r in holders} <= set(POLICY_INPUTS), "a policy-typed input the rule does not read"
     assert sum(_documents_in(r.inputs) for r in holders) >= 25
-    resources = policy_resources(plan)
-    started = time.perf_counter()
-    found = RULE.evaluate_stack(resources)
-    elapsed = time.perf_counter() - started
-    print(f"iam-catalog-valid over {len(holders)} resources of {any_stack}: {elapsed:.3f}s")
-    assert found == []
-    assert elapsed < 3.0, f"the catalogue check took {elapsed:.1f}s"
+    assert RULE.evaluate_stack(policy_resources(plan)) == []
 
 
 # --- the add-on controllers against their official documents ------------------------------------------------------
