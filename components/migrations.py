@@ -30,6 +30,7 @@ import pulumi_kubernetes as k8s
 
 from components.base import PlatformComponent
 from components.secret_access import database_credentials_secret, single_secret_store
+from config.namespaces import MIGRATIONS_NAMESPACE
 from lib.aws import AwsContext
 from lib.k8s import pod_security_labels
 
@@ -102,7 +103,7 @@ class DatabaseMigrationsArgs:
     oidc_issuer: pulumi.Input[str]
     aws: AwsContext
     kubernetes_version: str
-    namespace: str = "platform-db"
+    namespace: str = MIGRATIONS_NAMESPACE
     image: str = MIGRATIONS_IMAGE
     migrations_dir: Path = field(default=MIGRATIONS_DIR)
 

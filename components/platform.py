@@ -25,24 +25,39 @@ from lib.aws import AwsContext
 from lib.tagging import component_tags, tagging_transformation
 
 
-def resolve_availability_zones(config: StackConfig, provider: aws.Provider) -> tuple[str, ...]:
-    """The AZs to use: those the stack names, else the first `az_count` default (non opt-in) AZs of the region."""
-    network = config.network
+def resolve_availability_zones(config: StackConfig) -> tuple[str, ...]:
+    """The AZs to use: those the stack names, else the first `az_count` default (non opt-in) AZs of the region.
+
+    Called before `Platform` declares anything, so it asks through the default provider of `aws:region` (the region
+    the platform's own provider uses; a lookup, not a resource): a stack naming an AZ its region does not offer, or
+    more AZs than it has, stops with a `StackConfigError` before a single resource exists.
+    """
+    network, source = config.network, f"Pulumi.{config.stack}.yaml"
+    offered = sorted(
+        aws.get_availability_zones(
+            state="available",
+            filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
+            region=config.region,
+        ).names
+    )
     if network.availability_zones:
+        unknown = [az for az in network.availability_zones if az not in offered]
+        if unknown:
+            raise StackConfigError(
+                [
+                    f"{source}: ai-platform:network.availability_zones: {', '.join(unknown)} not offered by "
+                    f"{config.region}; allowed: {network.az_count} of {', '.join(offered)}"
+                ]
+            )
         return network.availability_zones
-    offered = aws.get_availability_zones(
-        state="available",
-        filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
-        opts=pulumi.InvokeOptions(provider=provider),
-    ).names
     if len(offered) < network.az_count:
         raise StackConfigError(
             [
-                f"Pulumi.{config.stack}.yaml: ai-platform:network.az_count: {network.az_count} AZs asked but "
-                f"{config.region} offers {len(offered)}; allowed: 2 to {len(offered)}"
+                f"{source}: ai-platform:network.az_count: {network.az_count} AZs asked but {config.region} offers "
+                f"{len(offered)}; allowed: 2 to {len(offered)}"
             ]
         )
-    return tuple(sorted(offered)[: network.az_count])
+    return tuple(offered[: network.az_count])
 
 
 def lookup_aws_context(region: str, provider: aws.Provider) -> AwsContext:
@@ -62,6 +77,8 @@ class Platform(PlatformComponent):
     area = "platform"
 
     def __init__(self, name: str, config: StackConfig, opts: pulumi.ResourceOptions | None = None) -> None:
+        # Checked before anything is declared: an AZ the region does not offer stops the run with nothing created.
+        availability_zones = resolve_availability_zones(config)
         # The tagging transformation sits on the root component, so every descendant inherits it.
         tagging = pulumi.ResourceOptions(transformations=[tagging_transformation(config.mandatory_tags())])
         super().__init__(name, pulumi.ResourceOptions.merge(opts, tagging))
@@ -78,7 +95,7 @@ class Platform(PlatformComponent):
             f"{name}-network",
             NetworkArgs(
                 config=config.network,
-                availability_zones=resolve_availability_zones(config, self.aws_provider),
+                availability_zones=availability_zones,
                 logs_kms_key_arn=self.identity.key_arns["logs"],
                 aws=aws_ctx,
             ),

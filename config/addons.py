@@ -9,7 +9,7 @@ from pydantic import AfterValidator, Field
 
 from config.types import Section
 
-_CHART_VERSION = re.compile(r"^\d+\.\d+\.\d+$")
+_CHART_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 
 
 def _check_chart_version(version: str) -> str:
@@ -75,15 +75,15 @@ class KarpenterConfig(HelmAddonConfig):
     )
     architectures: tuple[Literal["amd64", "arm64"], ...] = Field(("amd64",), min_length=1, description="CPU types.")
     ami_alias: str = Field(
-        "al2023@latest", pattern=r"^al2023@(latest|v\d{8})$",
+        "al2023@latest", pattern=r"^al2023@(latest|v[0-9]{8})$",
         description="EKS-optimised AL2023 AMI for Karpenter nodes: al2023@latest, or pinned as al2023@vYYYYMMDD.",
     )  # fmt: skip
     cpu_limit: int = Field(256, ge=1, le=100000, description="Total vCPUs the default NodePool may own (cost ceiling).")
     memory_limit_gib: int = Field(1024, ge=1, le=400000, description="Total memory (GiB) the default NodePool may own.")
-    consolidate_after: str = Field("5m", pattern=r"^\d+[smh]$", description="Wait before consolidating a node.")
-    expire_after: str = Field("720h", pattern=r"^\d+h$", description="Maximum node lifetime (forces AMI refresh).")
+    consolidate_after: str = Field("5m", pattern=r"^[0-9]+[smh]$", description="Wait before consolidating a node.")
+    expire_after: str = Field("720h", pattern=r"^[0-9]+h$", description="Maximum node lifetime (forces AMI refresh).")
     disruption_budget: str = Field(
-        "10%", pattern=r"^(\d+|\d{1,3}%)$", description="Nodes (count or %) Karpenter may disrupt at once."
+        "10%", pattern=r"^([0-9]+|[0-9]{1,3}%)$", description="Nodes (count or %) Karpenter may disrupt at once."
     )
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from config.errors import FieldError
+from config.namespaces import RESERVED_NAMESPACES
 from config.types import (
     CpuQuantity,
     IntOrPercent,
@@ -54,6 +55,21 @@ def _check_namespace(name: str) -> str:
     return name
 
 
+def _check_workload_namespace(name: str) -> str:
+    if name in RESERVED_NAMESPACES:
+        raise ValueError(
+            f"{name!r} is not a usable namespace: the platform or Kubernetes owns it; allowed: a DNS label "
+            f"other than {', '.join(RESERVED_NAMESPACES)} or kube-*"
+        )
+    return _check_namespace(name)
+
+
+_check_workload_namespace.__doc__ = (
+    f"Allowed: a DNS label (lowercase letters, digits, -), not kube-* nor a namespace the platform owns "
+    f"({', '.join(RESERVED_NAMESPACES)})."
+)
+
+
 def _check_hostname(name: str) -> str:
     """Allowed: a lowercase fully qualified DNS name, e.g. api.example.com."""
     labels = name.split(".") if isinstance(name, str) else []
@@ -64,7 +80,7 @@ def _check_hostname(name: str) -> str:
 
 def _check_certificate_arn(arn: str) -> str:
     """Allowed: arn:aws:acm:<the stack's region>:<12-digit account>:certificate/<uuid>."""
-    pattern = r"arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}"
+    pattern = r"arn:aws(-cn|-us-gov)?:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]{36}"
     if not isinstance(arn, str) or not re.fullmatch(pattern, arn):
         raise ValueError(
             f"{arn!r} is not an ACM certificate ARN; allowed: arn:aws:acm:<region>:<12-digit account>:certificate/<id>"
@@ -74,7 +90,7 @@ def _check_certificate_arn(arn: str) -> str:
 
 def _check_prometheus_address(url: str) -> str:
     """Allowed: http(s)://host[:port][/path]."""
-    if not isinstance(url, str) or not re.fullmatch(r"https?://[a-z0-9.-]+(:\d{1,5})?(/[\w./-]*)?", url):
+    if not isinstance(url, str) or not re.fullmatch(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9_./-]*)?", url):
         raise ValueError(f"{url!r} is not a Prometheus URL; allowed: http(s)://host[:port][/path]")
     return url.rstrip("/")
 
@@ -146,13 +162,6 @@ class ApiImageConfig(Section):
         None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", description="Image tag, e.g. 1.4.2 or a git SHA."
     )
     digest: str | None = Field(None, pattern=r"^sha256:[0-9a-f]{64}$", description="Image digest sha256:<64 hex>.")
-
-    @field_validator("tag", mode="before")
-    @classmethod
-    def _tag_is_text(cls, tag: Any) -> Any:
-        if isinstance(tag, int | float) and not isinstance(tag, bool):
-            raise ValueError(f"{tag!r} was read as a number (YAML); allowed: the tag quoted, e.g. '{tag}'")
-        return tag
 
     @model_validator(mode="after")
     def _check(self) -> ApiImageConfig:
@@ -281,7 +290,9 @@ class ApiConfig(Section):
     needs the load balancer controller and external-secrets add-ons.
     """
 
-    namespace: Annotated[str, AfterValidator(_check_namespace)] = Field("ai-api", description="Kubernetes namespace.")
+    namespace: Annotated[str, AfterValidator(_check_workload_namespace)] = Field(
+        "ai-api", description="Kubernetes namespace."
+    )
     strategy: DeliveryStrategy = Field("canary", description="Release strategy: rolling, blue-green or canary.")
     replicas: int = Field(3, ge=1, le=100, description="Pods at creation (the HPA moves them within its bounds).")
     image: ApiImageConfig = Field(description="Image tag and/or digest in the project's ECR repository (required).")
@@ -321,7 +332,7 @@ class ApiConfig(Section):
         "verify-full", description="libpq sslmode of the pods' connections, PGSSLMODE (TLS is always required)."
     )
     database_ca_bundle_path: str = Field(
-        "/etc/ssl/certs/rds-global-bundle.pem", pattern=r"^/[\w./-]+$",
+        "/etc/ssl/certs/rds-global-bundle.pem", pattern=r"^/[A-Za-z0-9_./-]+$",
         description="Path of the RDS CA bundle in the image (PGSSLROOTCERT; verify-ca/verify-full): ship AWS's "
         "global-bundle.pem there, or use sslmode require.",
     )  # fmt: skip

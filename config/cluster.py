@@ -18,12 +18,12 @@ EKS_VERSIONS: tuple[str, ...] = ("1.34", "1.35", "1.36", "1.37")
 DEFAULT_EKS_VERSION = "1.34"
 # The control-plane log types EKS offers; all of them are always on (CIS EKS 2.1.1).
 EKS_LOG_TYPES: tuple[str, ...] = ("api", "audit", "authenticator", "controllerManager", "scheduler")
-_EKS_ADDON_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
+_EKS_ADDON_VERSION = re.compile(r"^v[0-9]+\.[0-9]+\.[0-9]+-eksbuild\.[0-9]+$")
 
 
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
-_IAM_ROLE_NAME = re.compile(r"^([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
+_IAM_ROLE_NAME = re.compile(r"^([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}$")
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 # Label prefixes Kubernetes, EKS and Karpenter reserve, or that kubelet may not set on itself (NodeRestriction);
 # node.kubernetes.io/ stays open to users.
@@ -147,7 +147,7 @@ def _check_role_name(name: str) -> str:
 def is_graviton(instance_type: str) -> bool:
     """Graviton (arm64) families carry a `g` after the generation digit: m7g, c7gn, r8gd, t4g, x2gd..."""
     family = instance_type.split(".")[0]
-    return bool(re.fullmatch(r"[a-z]+\d+g[a-z]*", family)) and not family.startswith(("g", "p", "inf", "trn", "dl"))
+    return bool(re.fullmatch(r"[a-z]+[0-9]+g[a-z]*", family)) and not family.startswith(("g", "p", "inf", "trn", "dl"))
 
 
 EksAddonVersion = Annotated[str, AfterValidator(_check_eks_addon_version)]

@@ -25,7 +25,7 @@ _RESERVED_DB_USERS = frozenset({"postgres", "rdsadmin", "rdsrepladmin", "rds_sup
 
 def _check_engine_version(version: str) -> str:
     """Allowed: major.minor shipping pgvector >= 0.8: 17.4+, 16.8+, 15.12+, 14.17+, 13.20+."""
-    match = re.fullmatch(r"(\d+)\.(\d+)", version) if isinstance(version, str) else None
+    match = re.fullmatch(r"([0-9]+)\.([0-9]+)", version) if isinstance(version, str) else None
     floor = ", ".join(f"{major}.{minor}+" for major, minor in AURORA_PGVECTOR_08_MIN_MINOR.items())
     if match is None:
         raise ValueError(
@@ -170,8 +170,6 @@ class DatabaseConfig(Section):
                 f"{self.maintenance_window} overlaps the daily backup window {self.backup_window}; "
                 f"allowed: a weekly window outside {self.backup_window} UTC",
             )
-        if len(set(self.log_exports)) != len(self.log_exports):
-            raise FieldError("log_exports", "names repeat; allowed: each of postgresql, iam-db-auth-error once")
         return self
 
     @property

@@ -7,22 +7,22 @@ import copy
 import functools
 import json
 from collections.abc import Mapping
-from typing import Any, get_args, get_origin
+from typing import Any
 
 import pulumi
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from config.errors import FieldError, StackConfigError
+from config.errors import StackConfigError
+from config.keys import decode, key_text, plain, qualified_keys, shape_problem
+from config.problems import INTERNAL_FIELDS, problem_lines
 from config.profiles import ENVIRONMENTS, PROFILES
 from config.stack import SECTIONS, StackConfig
 from config.types import PROJECT
 
 # Stack-file key -> StackConfig field. `ai-platform:<section>` keys map to the section of the same name.
 _FIXED_KEYS = {"aws:region": "region", f"{PROJECT}:environment": "environment"}
-_INTERNAL_FIELDS = {"stack", "region", "environment"}
 # Sections a stack may leave out entirely (the feature is then not deployed); their defaults apply only when set.
 _OPTIONAL_SECTIONS = {"api"}
-_SEE_DOCS = "see docs/configuration.md"
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -59,106 +59,39 @@ def environment_defaults(environment: str) -> dict[str, dict[str, Any]]:
     }
 
 
-def _decode(value: Any) -> Any:
-    """Pulumi hands structured config to the program as JSON text; a stack file read directly gives objects."""
-    if isinstance(value, str) and value[:1] in "{[":
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
-def _allowed_keys(loc: tuple[Any, ...]) -> list[str] | None:
-    """The field names a model accepts at `loc` (for 'unknown key' messages)."""
-    model: Any = StackConfig
-    for part in loc:
-        if isinstance(part, int) or model is None:
-            return None
-        annotation = None
-        if isinstance(model, type) and issubclass(model, BaseModel) and part in model.model_fields:
-            annotation = model.model_fields[part].annotation
-        elif get_origin(model) is dict:
-            annotation = get_args(model)[1]
-        if annotation is None:
-            return None
-        model = _unwrap(annotation)
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return sorted(set(model.model_fields) - (_INTERNAL_FIELDS if model is StackConfig else set()))
-    return None
-
-
-def _unwrap(annotation: Any) -> Any:
-    """`X | None` -> X, so that optional sections and maps are walked like required ones."""
-    args = [a for a in get_args(annotation) if a is not type(None)]
-    if get_origin(annotation) not in (dict, None) and len(args) == 1:
-        return args[0]
-    return annotation
-
-
-def _key_name(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc]
-    if not parts:
-        return f"{PROJECT}:<root>"
-    head = parts[0]
-    if head == "region":
-        return "aws:region"
-    return f"{PROJECT}:{head}" + "".join(f".{p}" for p in parts[1:])
-
-
-def _describe(error: dict[str, Any]) -> str:
-    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
-    if kind == "extra_forbidden":
-        allowed = _allowed_keys(tuple(error["loc"][:-1]))
-        return "unknown key; allowed: " + (", ".join(allowed) if allowed else _SEE_DOCS)
-    if kind == "missing":
-        return f"required key is missing; allowed: {_SEE_DOCS}"
-    if kind == "literal_error":
-        return f"{value!r} is not a valid choice; allowed: {ctx.get('expected')}"
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        bound = {"greater_than_equal": ">=", "less_than_equal": "<=", "greater_than": ">", "less_than": "<"}[kind]
-        limit = next(iter(ctx.values()), "?")
-        return f"{value!r} is out of range; allowed: {bound} {limit}"
-    if kind == "value_error" and isinstance(ctx.get("error"), ValueError):
-        return str(ctx["error"])
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"expected a map of keys, got {value!r}; allowed: {_SEE_DOCS}"
-    return f"{error['msg'].rstrip('.')} (got {value!r}); allowed: {_SEE_DOCS}"
-
-
-def _located(error: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """Move a `FieldError` raised by a model validator onto the field it blames."""
-    cause = (error.get("ctx") or {}).get("error")
-    loc = tuple(error["loc"])
-    if isinstance(cause, FieldError):
-        loc = loc + tuple(cause.field.split("."))
-    return loc, error
-
-
 # --- loading ----------------------------------------------------------------------------------------------------
 
 
-def load_stack_config(stack: str, raw: Mapping[str, Any], source: str | None = None) -> StackConfig:
+def load_stack_config(stack: str, raw: Mapping[Any, Any], source: str | None = None) -> StackConfig:
     """Validate a stack's raw config (`{"aws:region": ..., "ai-platform:network": {...}}`) into a `StackConfig`.
 
-    `raw` values may be objects (a parsed stack file) or JSON text (the Pulumi runtime). Raises `StackConfigError`
-    naming every bad key; never any other exception for a user mistake.
+    `raw` values may be objects (a parsed stack file) or JSON text (the Pulumi runtime); keys are read as Pulumi
+    reads them (`config/keys.py`). Values are validated as the JSON the runtime hands the program, strictly: a
+    number where text is required (or the other way round), a boolean for a number, 2.0 for a count are errors, not
+    conversions. Raises `StackConfigError` naming every bad key; never any other exception for a user mistake.
     """
     source = source or f"Pulumi.{stack}.yaml"
     problems: list[str] = []
     data: dict[str, Any] = {"stack": stack}
-    section_fields = set(StackConfig.model_fields) - _INTERNAL_FIELDS
-    for key, value in raw.items():
-        key = str(key)
+    section_fields = set(StackConfig.model_fields) - INTERNAL_FIELDS
+    for key, value in qualified_keys(raw, source, problems).items():
+        namespace, _, name = key.partition(":")
         if key in _FIXED_KEYS:
-            data[_FIXED_KEYS[key]] = _decode(value)
-        elif key.startswith(f"{PROJECT}:"):
-            section = key.split(":", 1)[1]
-            if section in section_fields:
-                data[section] = _decode(value)
-            else:
-                problems.append(f"{source}: {key}: unknown key; allowed: {', '.join(sorted(section_fields))}")
-        # Other namespaces (aws:profile, pulumi:...) belong to their providers and are not ours to judge.
+            field = _FIXED_KEYS[key]
+        elif namespace != PROJECT:
+            continue  # a provider's own key (aws:profile, pulumi:tags...): the provider judges it
+        elif name in section_fields:
+            field = name
+        else:
+            allowed = ", ".join(f"{PROJECT}:{k}" for k in sorted(section_fields | {"environment"}))
+            problems.append(f"{source}: {key_text(key)}: unknown key; allowed: {allowed}")
+            continue
+        value = decode(value)
+        shape = shape_problem(value)
+        if shape is not None:
+            problems.append(f"{source}: {key_text(key)}: {shape}")
+            continue
+        data[field] = plain(value)
 
     environment = data.get("environment")
     if not isinstance(environment, str) or environment not in ENVIRONMENTS:
@@ -172,11 +105,9 @@ def load_stack_config(stack: str, raw: Mapping[str, Any], source: str | None = N
             data[section] = deep_merge(section_defaults, data.get(section, {}))
 
     try:
-        config = StackConfig.model_validate(data)
+        config = StackConfig.model_validate_json(json.dumps(data), strict=True)
     except ValidationError as error:
-        for loc, detail in sorted(map(_located, error.errors()), key=lambda item: [str(p) for p in item[0]]):
-            problems.append(f"{source}: {_key_name(loc)}: {_describe(detail)}")
-        raise StackConfigError(problems) from None
+        raise StackConfigError(problems + problem_lines(error, source)) from None
     if problems:
         raise StackConfigError(problems)
     return config

@@ -88,6 +88,4 @@ class NetworkConfig(Section):
                 f"{len(self.availability_zones)} names given but az_count is {self.az_count}; "
                 f"allowed: exactly az_count distinct AZ names",
             )
-        if self.availability_zones is not None and len(set(self.availability_zones)) != self.az_count:
-            raise FieldError("availability_zones", "names repeat; allowed: distinct AZ names")
         return self

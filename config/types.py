@@ -4,9 +4,11 @@ and Kubernetes quantities."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+
+from config.errors import FieldError
 
 PROJECT = "ai-platform"
 Environment = Literal["dev", "staging", "prod"]
@@ -51,9 +53,37 @@ LogRetentionDays = Annotated[int, AfterValidator(_check_log_retention)]
 
 
 class Section(BaseModel):
-    """Base of every config section: immutable, and unknown keys are errors (a typo never goes unnoticed)."""
+    """Base of every config section: immutable, unknown keys are errors (a typo never goes unnoticed), numbers are
+    finite, and a list never names the same thing twice (each entry becomes a resource or a rule keyed by it, and
+    two with one key would collide)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _distinct_entries(self) -> Section:
+        for name, field in type(self).model_fields.items():
+            if not _is_open_list(field.annotation):
+                continue
+            values = getattr(self, name) or ()
+            repeated = [v for i, v in enumerate(values) if v in values[:i]]
+            if repeated:
+                shown = ", ".join(dict.fromkeys(_entry_text(v) for v in repeated))
+                raise FieldError(name, f"{shown} listed more than once; allowed: each entry once")
+        return self
+
+
+def _is_open_list(annotation: object) -> bool:
+    """`tuple[X, ...]` (or `tuple[X, ...] | None`): a list of any length, as opposed to a fixed-size tuple."""
+    for candidate in (annotation, *get_args(annotation)):
+        if get_origin(candidate) is tuple and get_args(candidate)[-1:] == (Ellipsis,):
+            return True
+    return False
+
+
+def _entry_text(value: object) -> str:
+    if isinstance(value, BaseModel):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in value.model_dump().items()) + "}"
+    return str(value)
 
 
 def check_region(region: str) -> str:
@@ -85,7 +115,7 @@ _DAY_MINUTES, _WEEK_MINUTES = 24 * 60, 7 * 24 * 60
 
 
 def _hhmm(text: str) -> int:
-    match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", text)
+    match = re.fullmatch(r"([01][0-9]|2[0-3]):([0-5][0-9])", text)
     if match is None:
         raise ValueError(f"{text!r} is not a UTC time; allowed: hh:mm from 00:00 to 23:59")
     return int(match[1]) * 60 + int(match[2])
@@ -135,7 +165,7 @@ _MEMORY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "Ki": 2
 
 def cpu_millicores(quantity: str) -> float:
     """A Kubernetes CPU quantity (`250m`, `0.5`, `2`) in millicores; ValueError when it is not one."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)(m?)", quantity) if isinstance(quantity, str) else None
+    match = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)(m?)", quantity) if isinstance(quantity, str) else None
     if match is None or float(match[1]) <= 0:
         raise ValueError(f"{quantity!r} is not a CPU quantity; allowed: millicores like 250m or cores like 0.5, > 0")
     return float(match[1]) * _CPU_UNITS[match[2]]
@@ -143,7 +173,8 @@ def cpu_millicores(quantity: str) -> float:
 
 def memory_bytes(quantity: str) -> float:
     """A Kubernetes memory quantity (`512Mi`, `1Gi`, `1G`) in bytes; ValueError when it is not one."""
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?", quantity) if isinstance(quantity, str) else None
+    pattern = r"([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?"
+    match = re.fullmatch(pattern, quantity) if isinstance(quantity, str) else None
     if match is None or float(match[1]) <= 0:
         raise ValueError(f"{quantity!r} is not a memory quantity; allowed: e.g. 512Mi, 1Gi, 1G (> 0)")
     return float(match[1]) * _MEMORY_UNITS[match[2] or ""]
@@ -165,7 +196,7 @@ def _check_int_or_percent(value: int | str) -> int | str:
     """Allowed: an integer >= 0 or a percentage 0%-100%."""
     if isinstance(value, int) and value >= 0:
         return value
-    if isinstance(value, str) and re.fullmatch(r"(100|[1-9]?\d)%", value):
+    if isinstance(value, str) and re.fullmatch(r"(100|[1-9]?[0-9])%", value):
         return value
     raise ValueError(f"{value!r} is not a count or a percentage; allowed: an integer >= 0 or 0%-100%")
 

@@ -11,7 +11,6 @@ import sys
 
 from config import StackConfigError
 from ops import docs, gate, plan
-from ops.engine import StackFileError
 
 COMMANDS = (plan, gate, docs)
 
@@ -24,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
-    except (StackConfigError, StackFileError) as error:
+    except StackConfigError as error:  # the stack file itself (ops.engine.StackFileError) or a value in it
         print(f"error: {error}", file=sys.stderr)
         return 2
 

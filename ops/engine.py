@@ -18,8 +18,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from google.protobuf import json_format
+
+from config.errors import StackConfigError
+from config.stackfile import read_stack_file
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "ai-platform"
@@ -39,8 +41,8 @@ class UnknownInvokeError(LookupError):
     """The program asked for a lookup the offline engine has no realistic answer for (teach it one in INVOKES)."""
 
 
-class StackFileError(Exception):
-    """The stack file is missing or is not YAML with a `config:` mapping."""
+class StackFileError(StackConfigError):
+    """The stack file is missing, or is not a UTF-8 YAML document with a `config:` map: one line, naming the file."""
 
 
 @dataclass
@@ -404,23 +406,21 @@ def _make_monitor(mocks: RecordingMocks, recorded: list[RecordedResource]) -> An
 
 
 def stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> Path:
+    """`Pulumi.<stack>.yaml` of the project."""
     return project_dir / f"Pulumi.{stack}.yaml"
 
 
 def read_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, Any]:
-    """The `config:` mapping of `Pulumi.<stack>.yaml`, as objects."""
+    """The `config:` map of `Pulumi.<stack>.yaml`, as objects, read as the Pulumi CLI reads it
+    (`config.stackfile`); `StackFileError` (a `StackConfigError`) when it is missing or not a stack file."""
     path = stack_file(stack, project_dir)
     if not path.is_file():
         available = sorted(p.name.split(".")[1] for p in project_dir.glob("Pulumi.*.yaml"))
-        raise StackFileError(f"{path.name}: no such stack file; allowed stacks: {', '.join(available)}")
+        raise StackFileError([f"{path.name}: no such stack file; allowed stacks: {', '.join(available)}"])
     try:
-        document = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise StackFileError(f"{path.name}: not valid YAML: {error}") from None
-    config = document.get("config", {}) if isinstance(document, dict) else None
-    if not isinstance(config, dict):
-        raise StackFileError(f"{path.name}: `config:` must be a mapping of keys to values")
-    return config
+        return read_stack_file(path)
+    except StackConfigError as error:
+        raise StackFileError(error.problems) from None
 
 
 def _as_pulumi_config(raw: Mapping[str, Any]) -> dict[str, str]:

@@ -73,3 +73,35 @@ def test_unknown_stack_exits_2_listing_the_stacks() -> None:
     result = run_ops("plan", "--stack", "nope")
     assert result.returncode == 2
     assert "Pulumi.nope.yaml: no such stack file; allowed stacks: dev, prod, staging" in result.stderr
+
+
+_DEV = (PROJECT_DIR / "Pulumi.dev.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"config:\n  ai-platform:environment: d\xe9v\n", ["Pulumi.broken.yaml: config: not UTF-8 text"]),
+        (b"\x00\x01binary", ["Pulumi.broken.yaml: config: binary content"]),
+        (b"config:\n  aws:region: [us-east-1\n", ["Pulumi.broken.yaml: config: not valid YAML (line 3, column 1"]),
+        (b"config:\n  aws:region: us-east-1\n  x: " + b"[" * 10_000 + b"]" * 10_000,
+         ["Pulumi.broken.yaml: config: nested more than 100 levels deep"]),
+        ((_DEV + "  ai-platfrom:network:\n    cidr: 10.0.0.0/16\n  network:\n    az_count: yes\n").encode(),
+         ["Pulumi.broken.yaml: ai-platform:network: set twice", "Pulumi.broken.yaml: ai-platfrom:network: unknown "
+          "namespace ai-platfrom (did you mean ai-platform:network?)"]),
+        (_DEV.replace("cidr: 10.10.0.0/16", "cidr: 10.10.0.0/16\n    az_count: 2.0").encode(),
+         ["Pulumi.broken.yaml: ai-platform:network.az_count: 2.0 is not a whole number (write 2); allowed: integer"]),
+    ],
+    ids=["not-utf8", "binary", "not-yaml", "10000-levels", "namespaces", "float-count"],
+)  # fmt: skip
+def test_a_bad_stack_file_exits_2_with_one_line_per_problem(project_copy: Path, content: bytes, expected) -> None:
+    (project_copy / "Pulumi.broken.yaml").write_bytes(content)
+    result = run_ops("plan", "--stack", "broken", cwd=project_copy)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    header, *lines = result.stderr.strip().splitlines()
+    assert header == "error: invalid stack configuration:"
+    assert len(lines) == len(expected)
+    for line, start in zip(sorted(line.strip() for line in lines), sorted(expected), strict=True):
+        assert line.startswith(start), line
+        assert "; allowed: " in line

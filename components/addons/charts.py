@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 from components.base import PlatformComponent
 from components.identity import workload_role
 from config import HelmAddonConfig
+from config.namespaces import ADDON_NAMESPACES
 
 if TYPE_CHECKING:
     from components.addons import AddonsArgs
@@ -41,15 +42,9 @@ CHARTS: dict[str, ChartSource] = {
     "external_secrets": ChartSource("external-secrets", "https://charts.external-secrets.io"),
     "argo_rollouts": ChartSource("argo-rollouts", "https://argoproj.github.io/argo-helm"),
 }
-# Namespace and service account of each add-on's controller (the IRSA trust policy pins the pair).
-NAMESPACES: dict[str, str] = {
-    "load_balancer_controller": "kube-system",
-    "karpenter": "kube-system",
-    "metrics_server": "kube-system",
-    "vpa": "kube-system",
-    "external_secrets": "external-secrets",
-    "argo_rollouts": "argo-rollouts",
-}
+# Namespace of each add-on's controller (the IRSA trust policy pins it with the service account); owned by config,
+# which keeps the workload out of these namespaces.
+NAMESPACES: dict[str, str] = ADDON_NAMESPACES
 
 
 def controller_placement() -> dict[str, Any]:

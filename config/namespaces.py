@@ -1,0 +1,23 @@
+"""The Kubernetes namespaces the platform itself owns: where each add-on's controller runs and where the schema
+migrations run. The components create them from these names and the config refuses them for the workload, so the
+ai-api can never share (and, on deletion, take down) a namespace the platform depends on."""
+
+from __future__ import annotations
+
+# Namespace of each add-on's controller, by `ai-platform:addons` key (the IRSA trust policy pins it).
+ADDON_NAMESPACES: dict[str, str] = {
+    "load_balancer_controller": "kube-system",
+    "karpenter": "kube-system",
+    "metrics_server": "kube-system",
+    "vpa": "kube-system",
+    "external_secrets": "external-secrets",
+    "argo_rollouts": "argo-rollouts",
+}
+# Namespace of the database-migrations Job, its Secret and ConfigMap (components/migrations.py).
+MIGRATIONS_NAMESPACE = "platform-db"
+# Namespaces every Kubernetes cluster has.
+KUBERNETES_NAMESPACES: tuple[str, ...] = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+RESERVED_NAMESPACES: tuple[str, ...] = tuple(
+    sorted({*KUBERNETES_NAMESPACES, *ADDON_NAMESPACES.values(), MIGRATIONS_NAMESPACE})
+)
