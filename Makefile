@@ -40,6 +40,7 @@ test: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(PY) bench/plan_bench.py
+	$(PY) bench/deploy_time.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -223,12 +223,15 @@ class Database(PlatformComponent):
                 preferred_maintenance_window=config.maintenance_window,
                 apply_immediately=False,
                 tags={"Name": f"{identifier}-{key}"},
-                # Readers wait for the first instance, so that it is the one Aurora makes the writer.
+                # Readers wait for the first instance (only), so that it is the one Aurora makes the writer; they
+                # are created in parallel with each other.
                 opts=self.child_opts(protect=config.protect, depends_on=[writer] if writer else None),
             )
             writer = writer or instance
             self.instances[key] = instance
 
+        # What a client that needs a running database (not the readers) waits for: the writer instance.
+        self.writer_ready: tuple[pulumi.Resource, ...] = (writer,) if writer else ()
         self.cluster_identifier = self.cluster.cluster_identifier
         self.cluster_arn = self.cluster.arn
         self.cluster_resource_id = self.cluster.cluster_resource_id
@@ -250,6 +253,7 @@ class Database(PlatformComponent):
                 "master_username": self.master_username,
                 "master_user_secret_arn": self.master_user_secret_arn,
                 "security_group_id": self.security_group_id,
+                "writer_ready": [resource.urn for resource in self.writer_ready],
             }
         )
 

@@ -91,6 +91,8 @@ class DatabaseMigrationsArgs:
     namespace: the namespace created for the Job, its Secret and ConfigMap (default `platform-db`).
     image: the psql client image, pinned (default `MIGRATIONS_IMAGE`).
     migrations_dir: directory of the `*.sql` files (default `db/migrations` of the project).
+    secrets_ready: the external-secrets add-on (default none): the SecretStore and ExternalSecret wait for it
+        (their CRDs, and the controller that makes them Ready).
     """
 
     master_user_secret_arn: pulumi.Input[str]
@@ -106,15 +108,16 @@ class DatabaseMigrationsArgs:
     namespace: str = MIGRATIONS_NAMESPACE
     image: str = MIGRATIONS_IMAGE
     migrations_dir: Path = field(default=MIGRATIONS_DIR)
+    secrets_ready: Sequence[pulumi.Resource] = ()
 
 
 class DatabaseMigrations(PlatformComponent):
     """Namespace, ExternalSecret (master credentials), ConfigMap (SQL), NetworkPolicy and the migrations Job.
 
-    `opts.depends_on` names what must be running before the Job starts (the database component with its writer
-    instance, the external-secrets add-on); the Job would otherwise fail its retries against a cluster without
-    instances. The SecretStore and ExternalSecret wait for it as well: their CRDs come from the external-secrets
-    add-on.
+    `opts.depends_on` names what must be running before the Job starts besides its Secret and SQL: the writer
+    instance (not the readers; the Job would otherwise fail its retries against a cluster without instances) and
+    nodes for its pod. The SecretStore and ExternalSecret wait for `args.secrets_ready` instead: their CRDs come
+    from the external-secrets add-on; the Job waits for that add-on through its ExternalSecret.
     """
 
     area = "database"
@@ -135,8 +138,8 @@ class DatabaseMigrations(PlatformComponent):
         )
         in_namespace = self.child_opts(depends_on=[namespace])
         # The SecretStore and ExternalSecret kinds exist only once the external-secrets chart has installed their
-        # CRDs (and its webhook runs): they wait for `opts.depends_on` too, not just for the namespace.
-        after_addons = self.child_opts(depends_on=[namespace, *self.waits_for])
+        # CRDs (and its webhook runs): they wait for it too, not just for the namespace (not for the database).
+        after_addons = self.child_opts(depends_on=[namespace, *args.secrets_ready])
         # The master secret is RDS-named, outside the shared store's prefix: this namespace reads it on its own.
         self.secrets_role, secret_store = single_secret_store(
             name,

@@ -192,11 +192,13 @@ class Platform(PlatformComponent):
                     oidc_issuer=self.cluster.oidc_issuer,
                     aws=aws_ctx,
                     kubernetes_version=self.cluster.kubernetes_version,
+                    secrets_ready=self.addons.secrets_ready,
                 ),
-                # The Job needs a running writer instance (not just the cluster) and the external-secrets add-on.
+                # The Job needs a running writer instance (not the readers, not the other add-ons) and somewhere to
+                # run: the cluster's nodes and DNS, and the workload capacity (Karpenter's pool).
                 self.child_opts(
                     providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider},
-                    depends_on=[self.database, self.addons],
+                    depends_on=[*self.database.writer_ready, self.cluster, *self.addons.capacity_ready],
                 ),
             )
         self.backup = Backup(
@@ -240,16 +242,18 @@ class Platform(PlatformComponent):
                     load_balancer_cidrs=self.network.public_subnet_cidrs,
                     database_cidrs=self.network.database_subnet_cidrs,
                     argo_rollouts_enabled=self.addons.argo_rollouts_enabled,
-                    vpa_enabled=config.addons.vpa.enabled,
                     alb_tags=component_tags(config.mandatory_tags(), AiApi.area),
+                    # Each object waits for what it needs: the add-ons whose CRDs or webhooks it uses, the buckets'
+                    # policies (the ALB refuses an access-log bucket that does not admit Elastic Load Balancing yet),
+                    # nodes, and the schema (only the pods: they never start against a database without tables).
+                    rollouts_ready=self.addons.rollouts_ready,
+                    load_balancer_ready=self.addons.load_balancer_ready,
+                    access_logs_ready=[self.storage],
+                    capacity_ready=[self.cluster, *self.addons.capacity_ready],
+                    schema_ready=[self.migrations] if self.migrations else [],
+                    vpa_ready=self.addons.vpa_ready,
                 ),
-                self.child_opts(
-                    providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider},
-                    # The add-on controllers and CRDs; the buckets' policies (the ALB refuses an access-log bucket
-                    # that does not admit Elastic Load Balancing yet); and the schema, so pods never start against
-                    # a database without instances or tables.
-                    depends_on=[self.addons, self.storage, *([self.migrations] if self.migrations else [])],
-                ),
+                self.child_opts(providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider}),
             )
 
         self.register_outputs(self.exports())

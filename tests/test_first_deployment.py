@@ -90,7 +90,7 @@ def cluster_rules(plan, stack: str) -> list:
         (
             {"deployer_cidrs": ["10.200.0.0/22", "10.200.0.0/22"]},
             "cluster.deployer_cidrs",
-            "10.200.0.0/22 is listed twice",
+            "10.200.0.0/22 listed more than once",
         ),
         ({"deployer_cidrs": ["10.200.0.0/22", "10.200.1.0/24"]}, "cluster.deployer_cidrs", "overlaps 10.200.1.0/24"),
         ({"deployer_cidrs": [f"10.{i}.0.0/16" for i in range(21)]}, "cluster.deployer_cidrs", "at most 20"),
@@ -102,7 +102,7 @@ def cluster_rules(plan, stack: str) -> list:
         (
             {"deployer_security_group_ids": ["sg-0123456789abcdef0", "sg-0123456789abcdef0"]},
             "cluster.deployer_security_group_ids",
-            "sg-0123456789abcdef0 repeated",
+            "sg-0123456789abcdef0 listed more than once",
         ),
         (
             {"bootstrap_public_access_cidrs": ["0.0.0.0/0"]},
@@ -122,7 +122,7 @@ def cluster_rules(plan, stack: str) -> list:
         (
             {"bootstrap_public_access_cidrs": ["203.0.113.10/32", "203.0.113.10/32"]},
             "cluster.bootstrap_public_access_cidrs",
-            "listed twice",
+            "listed more than once",
         ),
         (
             {

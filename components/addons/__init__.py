@@ -94,7 +94,9 @@ class AddonsArgs:
 class Addons(PlatformComponent):
     """The cluster's Helm add-ons, their IAM roles, Karpenter's default pool and the default StorageClass.
 
-    Needs the `aws` and `kubernetes` providers in `opts.providers`.
+    Needs the `aws` and `kubernetes` providers in `opts.providers`; `opts.depends_on` is what every chart waits
+    for besides its own IRSA role and policy (the cluster: nodes to run on, CoreDNS). Consumers wait for the
+    add-on they use through `secrets_ready`, `load_balancer_ready`, `rollouts_ready` and `capacity_ready`.
     """
 
     area = "addons"
@@ -133,18 +135,48 @@ class Addons(PlatformComponent):
 
         self.charts: dict[str, k8s.helm.v4.Chart] = {key: addon.chart for key, addon in installed.items()}
         self.roles: dict[str, aws.iam.Role] = {
-            key: addon.role for key, addon in installed.items() if addon.role is not None
+            key: addon.role.role for key, addon in installed.items() if addon.role is not None
         }
+        self._readiness(installed)
         self.register_outputs(
             {
                 "charts": {key: chart.urn for key, chart in self.charts.items()},
                 "role_arns": {key: role.arn for key, role in self.roles.items()},
+                **{
+                    key: [resource.urn for resource in getattr(self, key)]
+                    for key in ("secrets_ready", "load_balancer_ready", "rollouts_ready", "capacity_ready", "vpa_ready")
+                },
                 "storage_class": DEFAULT_STORAGE_CLASS,
                 "cluster_secret_store_name": self.cluster_secret_store_name,
                 "secrets_path_prefix": self.secrets_path_prefix,
                 "argo_rollouts_enabled": self.argo_rollouts_enabled,
                 "karpenter_node_role_name": self.karpenter_node_role_name,
             }
+        )
+
+
+    def _readiness(self, installed: dict[str, Installed]) -> None:
+        """What a consumer of each capability waits for, so it waits for that add-on only (never for the whole
+        component, which would make it wait for every chart). Empty when the add-on is switched off.
+
+        - `secrets_ready`: the external-secrets chart (SecretStore/ExternalSecret CRDs and webhook, controller).
+        - `load_balancer_ready`: the AWS Load Balancer Controller chart (Ingresses; pods whose ALB readiness gates
+          its webhook injects).
+        - `rollouts_ready`: the Argo Rollouts chart (Rollout and AnalysisTemplate CRDs, controller).
+        - `vpa_ready`: the Vertical Pod Autoscaler chart (VerticalPodAutoscaler CRD, recommender).
+        - `capacity_ready`: what workload pods (which do not tolerate the `system` group's taint) need to be
+          scheduled: Karpenter's chart, EC2NodeClass and NodePool.
+        """
+
+        def chart_of(key: str) -> tuple[pulumi.Resource, ...]:
+            return (installed[key].chart,) if key in installed else ()
+
+        self.secrets_ready: tuple[pulumi.Resource, ...] = chart_of("external_secrets")
+        self.load_balancer_ready: tuple[pulumi.Resource, ...] = chart_of("load_balancer_controller")
+        self.rollouts_ready: tuple[pulumi.Resource, ...] = chart_of("argo_rollouts")
+        self.vpa_ready: tuple[pulumi.Resource, ...] = chart_of("vpa")
+        self.capacity_ready: tuple[pulumi.Resource, ...] = (
+            (*chart_of("karpenter"), self.ec2_node_class, self.node_pool) if "karpenter" in installed else ()
         )
 
 

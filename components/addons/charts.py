@@ -16,6 +16,7 @@ from components.base import PlatformComponent
 from components.identity import workload_role
 from config import HelmAddonConfig
 from config.namespaces import ADDON_NAMESPACES
+from lib.iam import policy_document
 
 if TYPE_CHECKING:
     from components.addons import AddonsArgs
@@ -85,7 +86,11 @@ def chart(
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> k8s.helm.v4.Chart:
     """The add-on `key`'s official chart at its pinned version, installed into `NAMESPACES[key]` (after
-    `namespace` when the component declares that namespace itself) with `values`."""
+    `namespace` when the component declares that namespace itself) with `values`.
+
+    Besides `depends_on` (its IRSA role and policy, say), it waits for the component's `waits_for`: the
+    cluster with its nodes and core add-ons. Helm readiness means running controller pods, which need nodes to
+    run on and CoreDNS to resolve the AWS endpoints they call."""
     source = CHARTS[key]
     return k8s.helm.v4.Chart(
         resource_name(name, key),
@@ -94,8 +99,22 @@ def chart(
         repository_opts=k8s.helm.v4.RepositoryOptsArgs(repo=source.repo) if source.repo else None,
         namespace=NAMESPACES[key],
         values=dict(values),
-        opts=parent.child_opts(depends_on=[*([namespace] if namespace else []), *depends_on]),
+        opts=parent.child_opts(depends_on=[*([namespace] if namespace else []), *depends_on, *parent.waits_for]),
     )
+
+
+@dataclass(frozen=True)
+class IrsaRole:
+    """An add-on controller's IRSA role and its inline policy: a chart waits for both (`ready`), since a
+    controller started before its policy is attached crash-loops on AccessDenied (referencing `role.arn` only
+    orders the chart after the role itself)."""
+
+    role: aws.iam.Role
+    policy: aws.iam.RolePolicy
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        return [self.role, self.policy]
 
 
 def irsa_role(
@@ -106,24 +125,33 @@ def irsa_role(
     statements: list[dict[str, Any]],
     args: AddonsArgs,
     description: str,
-) -> aws.iam.Role:
+) -> IrsaRole:
     """The IRSA role of add-on `key`'s controller: trusted by exactly `NAMESPACES[key]`/`service_account`,
-    allowed `statements`."""
-    return workload_role(
-        resource_name(name, key),
+    allowed `statements` by its inline policy `<name>-<key>-policy` (declared here, not by `workload_role`, so
+    the chart can wait for it)."""
+    base = resource_name(name, key)
+    role = workload_role(
+        base,
         namespace=NAMESPACES[key],
         service_account=service_account,
         oidc_provider_arn=args.oidc_provider_arn,
         oidc_issuer=args.oidc_issuer,
-        statements=statements,
+        statements=(),
         parent=parent,
         description=description,
     )
+    policy = aws.iam.RolePolicy(
+        f"{base}-policy",
+        role=role.id,
+        policy=pulumi.Output.json_dumps(policy_document(statements)),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return IrsaRole(role=role, policy=policy)
 
 
-def irsa_service_account(service_account: str, role: aws.iam.Role) -> dict[str, Any]:
+def irsa_service_account(service_account: str, role: IrsaRole) -> dict[str, Any]:
     """Chart values creating the controller's service account, annotated with its IRSA role."""
-    return {"create": True, "name": service_account, "annotations": {IRSA_ANNOTATION: role.arn}}
+    return {"create": True, "name": service_account, "annotations": {IRSA_ANNOTATION: role.role.arn}}
 
 
 def custom_resource_args(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -136,4 +164,4 @@ class Installed:
     """What installing one add-on declared that the component reports: its chart, and its IRSA role if any."""
 
     chart: k8s.helm.v4.Chart
-    role: aws.iam.Role | None
+    role: IrsaRole | None

@@ -70,6 +70,7 @@ def install(
             "certController": {"replicaCount": 1, **placement},
         },
         namespace=namespace,
+        depends_on=role.ready,
     )
     store = k8s.apiextensions.CustomResource(
         f"{name}-cluster-secret-store",

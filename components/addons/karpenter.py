@@ -94,7 +94,7 @@ def install(parent: PlatformComponent, name: str, args: AddonsArgs) -> Karpenter
             # Karpenter must never run on nodes it manages: only on the managed `system` group.
             **controller_placement(),
         },
-        depends_on=[access_entry],
+        depends_on=[access_entry, *role.ready],
     )
     node_class = k8s.apiextensions.CustomResource(
         f"{name}-karpenter-ec2nodeclass",

@@ -51,5 +51,6 @@ def install(parent: PlatformComponent, name: str, args: AddonsArgs) -> Installed
             "topologySpreadConstraints": zone_spread(labels),
             **controller_placement(),
         },
+        depends_on=role.ready,
     )
     return Installed(chart=installed, role=role)

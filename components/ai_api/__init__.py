@@ -62,9 +62,18 @@ class AiApiArgs:
     load_balancer_cidrs: the public subnets' CIDRs (the ALB's addresses: network policy ingress).
     database_cidrs: the database subnets' CIDRs (network policy egress to PostgreSQL).
     argo_rollouts_enabled: whether the Rollout CRDs exist (blue-green and canary need them).
-    vpa_enabled: whether the VPA add-on (CRD and recommender) is installed: the workload then gets a
-        recommendation-only VerticalPodAutoscaler.
     alb_tags: tags the load balancer controller puts on the ALB and its target groups (default none).
+
+    Ordering (default none), so that each object waits for what its own creation needs and nothing else:
+    rollouts_ready: the Argo Rollouts add-on; the Rollout and AnalysisTemplates wait for it (their CRDs).
+    load_balancer_ready: the AWS Load Balancer Controller; the Ingress waits for it (the ALB), and so do the pods
+        (the controller's webhook injects their ALB readiness gates when they are created).
+    access_logs_ready: the logs bucket with its policy; the Ingress waits for it (the ALB refuses an access-log
+        bucket that does not admit Elastic Load Balancing yet).
+    capacity_ready: nodes the pods can run on (and cluster DNS); the pods wait for it.
+    vpa_ready: the Vertical Pod Autoscaler add-on (its CRD and recommender): when set, the workload gets a
+        recommendation-only VerticalPodAutoscaler that waits for it; empty (VPA off), none is declared.
+    schema_ready: the schema migrations; only the pods wait for them (nothing else reads the schema).
     """
 
     config: ApiConfig
@@ -86,15 +95,22 @@ class AiApiArgs:
     load_balancer_cidrs: Sequence[pulumi.Input[str]]
     database_cidrs: Sequence[pulumi.Input[str]]
     argo_rollouts_enabled: bool
-    vpa_enabled: bool
     alb_tags: Mapping[str, str] = field(default_factory=dict)
+    rollouts_ready: Sequence[pulumi.Resource] = ()
+    load_balancer_ready: Sequence[pulumi.Resource] = ()
+    access_logs_ready: Sequence[pulumi.Resource] = ()
+    capacity_ready: Sequence[pulumi.Resource] = ()
+    vpa_ready: Sequence[pulumi.Resource] = ()
+    schema_ready: Sequence[pulumi.Resource] = ()
 
 
 class AiApi(PlatformComponent):
     """The ai-api workload: Kubernetes objects, its ECR repository, WAF web ACL, IRSA role and feature flags.
 
-    Every Kubernetes object waits for `opts.depends_on` (`waits_for`: the add-on controllers and their CRDs, the
-    buckets' policies, the schema); the AWS resources need none of it.
+    Every Kubernetes object waits for `opts.depends_on` (`waits_for`, what they all need) and the namespace; on
+    top of that each waits for the specific readiness its creation needs (`AiApiArgs`: the external-secrets,
+    Argo Rollouts and load balancer add-ons, capacity, the schema). The AWS resources (ECR, WAF, IAM, SSM) need
+    none of it: they start at once.
     """
 
     area = "ai-api"
@@ -118,23 +134,37 @@ class AiApi(PlatformComponent):
         # Kubernetes: a namespace of its own; everything in it waits for the namespace.
         self.namespace = workload.namespace(name, args, self.child_opts(depends_on=list(self.waits_for)))
         in_namespace = self.child_opts(depends_on=[*self.waits_for, self.namespace])
+
+        def after(*ready: Sequence[pulumi.Resource] | pulumi.Resource) -> pulumi.ResourceOptions:
+            """Options of an object in the namespace that also waits for `ready`."""
+            extra = [r for item in ready for r in ([item] if isinstance(item, pulumi.Resource) else item)]
+            return self.child_opts(depends_on=[*self.waits_for, self.namespace, *extra])
+
         self.role = workload.identity(self, name, args, in_namespace)
         config_hash = workload.settings(name, args, in_namespace)
 
-        # The pods, released as `config.strategy` says.
+        # The pods, released as `config.strategy` says; they start only once the schema is migrated and there are
+        # nodes (and the ALB readiness-gate webhook) for them.
+        rollouts = args.rollouts_ready if shape.rollout_strategy is not None else ()
         image = registry.image_reference(self.repository.repository_url, config.image)
         self.workload, self.analysis_templates = workload.pods(
             name,
             args,
             shape,
             pod_template(config, image, SETTINGS_CONFIG_MAP, config_hash),
-            in_namespace,
+            opts=after(args.schema_ready, args.capacity_ready, args.load_balancer_ready, rollouts),
+            in_namespace=after(rollouts),
         )
         workload.services(name, config.namespace, shape.services, in_namespace)
 
-        # In front of them the ALB; around them autoscaling, disruption budget and network policies.
+        # In front of them the ALB (not waiting for the pods or the schema); around them autoscaling, disruption
+        # budget and network policies.
         self.ingress = edge.ingress(
-            name, args, web_acl_arn=self.web_acl.arn, backend_port=shape.ingress_port, opts=in_namespace
+            name,
+            args,
+            web_acl_arn=self.web_acl.arn,
+            backend_port=shape.ingress_port,
+            opts=after(args.load_balancer_ready, args.access_logs_ready),
         )
         guards.availability_and_isolation(
             name,
@@ -145,8 +175,8 @@ class AiApi(PlatformComponent):
             database_port=args.database_port,
             opts=in_namespace,
         )
-        if args.vpa_enabled:
-            guards.recommendation_only_autoscaler(name, config.namespace, shape.workload_ref, in_namespace)
+        if args.vpa_ready:
+            guards.recommendation_only_autoscaler(name, config.namespace, shape.workload_ref, after(args.vpa_ready))
 
         self.namespace_name = config.namespace
         self.repository_url = self.repository.repository_url

@@ -186,12 +186,14 @@ def pods(
     args: AiApiArgs,
     shape: ReleaseShape,
     template: dict[str, Any],
+    *,
     opts: pulumi.ResourceOptions,
+    in_namespace: pulumi.ResourceOptions,
 ) -> tuple[pulumi.CustomResource, list[k8s.apiextensions.CustomResource]]:
     """Declare the Deployment (`<name>-deployment`) or the Rollout (`<name>-rollout`) and its AnalysisTemplates.
 
-    `opts` carries the parent and what everything in the namespace waits for (the add-ons, the namespace); the
-    Rollout also waits for its AnalysisTemplates. The HPA owns the replica count once running: a deployment never resets
+    `opts` is what the workload waits for (the namespace, its Secret); the AnalysisTemplates take `in_namespace`
+    and the Rollout waits for them too. The HPA owns the replica count once running: a deployment never resets
     it. Returns the workload and the AnalysisTemplates (none for a Deployment).
     """
     config = args.config
@@ -220,7 +222,7 @@ def pods(
             kind="AnalysisTemplate",
             metadata=object_metadata(template_name, config.namespace, LABELS),
             spec=analysis_template_spec(config, config.namespace, count),
-            opts=opts,
+            opts=in_namespace,
         )
         for template_name, count in shape.analysis_templates.items()
     ]
