@@ -70,6 +70,18 @@ def _check_identifier(name: str) -> str:
     return name
 
 
+def _check_master_username(name: str) -> str:
+    """Allowed: a lowercase letter, then lowercase letters or digits, 1-16 in all (RDS CreateDBCluster
+    MasterUsername: "1 to 16 letters or numbers, first character a letter"); not postgres, rdsadmin, admin, public,
+    user...."""
+    if not re.fullmatch(r"[a-z][a-z0-9]{0,15}", name) or name in _RESERVED_DB_USERS:
+        raise ValueError(
+            f"{name!r} is not a master user name RDS accepts; allowed: a lowercase letter then letters or digits "
+            f"(1-16 in all, no _), not one of {', '.join(sorted(_RESERVED_DB_USERS))}"
+        )
+    return name
+
+
 class DatabaseConfig(Section):
     """`ai-platform:database`: Aurora PostgreSQL (pgvector) — capacity, resilience, backups, observability."""
 
@@ -81,8 +93,8 @@ class DatabaseConfig(Section):
     database_name: Annotated[str, AfterValidator(_check_identifier)] = Field(
         "aiplatform", description="Database created with the cluster (the application's database)."
     )
-    master_username: Annotated[str, AfterValidator(_check_identifier)] = Field(
-        "platform_admin", description="Master user name; its password is generated and rotated by RDS, never set."
+    master_username: Annotated[str, AfterValidator(_check_master_username)] = Field(
+        "platformadmin", description="Master user name; its password is generated and rotated by RDS, never set."
     )
     instance_class: str = Field(
         "db.serverless",

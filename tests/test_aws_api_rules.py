@@ -257,3 +257,12 @@ def test_waf_descriptions_without_parentheses_pass() -> None:
     rule = RULES_BY_ID["aws-api-wafv2"]
     assert run(rule, ("aws:wafv2/webAcl:WebAcl", {"description": "ai-api ALB (prod): blocklist"}))
     assert run(rule, ("aws:wafv2/webAcl:WebAcl", {"description": "ai-api ALB, prod: blocklist, rate limit"})) == []
+
+
+def test_master_user_name_is_letters_and_digits_as_rds_documents() -> None:
+    """RDS CreateDBCluster: MasterUsername is 1 to 16 letters or numbers, a letter first (no underscore)."""
+    rule = RULES_BY_ID["aws-api-rds"]
+    cluster = "aws:rds/cluster:Cluster"
+    assert run(rule, (cluster, {"clusterIdentifier": "prod-database", "masterUsername": "platformadmin"})) == []
+    assert run(rule, (cluster, {"clusterIdentifier": "prod-database", "masterUsername": "platform_admin"}))
+    assert run(rule, (cluster, {"clusterIdentifier": "prod-database", "masterUsername": "a" * 17}))

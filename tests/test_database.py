@@ -245,7 +245,9 @@ def database_problems(section: dict) -> list[str]:
         ({"backup_retention_days": 36}, "backup_retention_days: 36 is out of range; allowed: <= 35"),
         ({"performance_insights_retention_days": 30}, "30 is not a Performance Insights retention; allowed: 7"),
         ({"monitoring_interval_seconds": 2}, "2 is not an enhanced-monitoring interval; allowed: 0, 1, 5"),
-        ({"master_username": "postgres"}, "ai-platform:database.master_username: 'postgres' is not usable"),
+        ({"master_username": "postgres"}, "master_username: 'postgres' is not a master user name RDS accepts"),
+        ({"master_username": "platform_admin"}, "allowed: a lowercase letter then letters or digits (1-16 in all"),
+        ({"master_username": "a" * 17}, "is not a master user name RDS accepts"),
         ({"master_password": "hunter2"}, "ai-platform:database.master_password: unknown key; allowed:"),
     ],
 )

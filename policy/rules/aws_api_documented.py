@@ -123,11 +123,10 @@ RDS_SUBNET_GROUP = Documented(
     "up to 255 letters, digits, periods, underscores, spaces or hyphens; a letter first; not default",
     pattern=r"(?!default$)[a-zA-Z][a-zA-Z0-9._ -]{0,254}",
 )
-# The reference says "letters or numbers"; Aurora PostgreSQL also accepts underscores (e.g. platform_admin).
 RDS_MASTER_USER = Documented(
     f"{_RDS}/API_CreateDBCluster.html",
-    "1-16 letters, digits or underscores; a letter first",
-    pattern=r"[a-zA-Z][a-zA-Z0-9_]{0,15}",
+    "1-16 letters or digits; a letter first",
+    pattern=r"[a-zA-Z][a-zA-Z0-9]{0,15}",
 )
 RDS_PORT = Documented(f"{_RDS}/API_CreateDBCluster.html", "1150 to 65535", low=1150, high=65535)
 RDS_RETENTION = Documented(f"{_RDS}/API_CreateDBCluster.html", "1 to 35 days", low=1, high=35)
