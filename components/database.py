@@ -194,9 +194,7 @@ class Database(PlatformComponent):
         )
 
         # The RDS-managed secret (`rds!cluster-...`): RDS rotates it; the schedule is ours.
-        self.master_user_secret_arn: pulumi.Output[str] = self.cluster.master_user_secrets.apply(
-            managed_secret_arn
-        )
+        self.master_user_secret_arn: pulumi.Output[str] = self.cluster.master_user_secrets.apply(managed_secret_arn)
         aws.secretsmanager.SecretRotation(
             f"{name}-master-secret-rotation",
             secret_id=self.master_user_secret_arn,
