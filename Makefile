@@ -1,8 +1,9 @@
 # The two commands a newcomer needs:
 #   make plan    offline plan + policy gate of a stack (STACK=dev by default; STACK=prod make plan for another);
 #                with the Pulumi CLI and AWS credentials present it also runs `pulumi preview` with the policy pack.
-#   make test    the whole test suite (and ruff).
-# Both create the virtualenv in .venv and install what they need on first use.
+#   make test    the format check, ruff, mypy and the whole test suite.
+# Both create the virtualenv in .venv and install what they need on first use, from requirements.lock (exact
+# versions with hashes); `make lock` re-resolves the lock from the ranges in requirements*.txt (upgrades).
 # `make up` applies a stack for real (Pulumi CLI + AWS credentials required), after the same offline gate.
 
 STACK ?= dev
@@ -14,12 +15,11 @@ INSTALLED := $(VENV)/.installed
 ENVIRONMENT = $(shell $(PY) -c "import yaml; print(yaml.safe_load(open('Pulumi.$(STACK).yaml'))['config']['ai-platform:environment'])")
 POLICY_CONFIG = policy/config/$(ENVIRONMENT).json
 
-.PHONY: plan test up lint bench clean
+.PHONY: plan test up lint bench lock clean
 
-$(INSTALLED): requirements.txt requirements-dev.txt policy/requirements.txt
+$(INSTALLED): requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements.lock
 	touch $@
 
 plan: $(INSTALLED)
@@ -35,12 +35,19 @@ up: plan
 	pulumi up --stack $(STACK) --policy-pack policy --policy-pack-config $(POLICY_CONFIG)
 
 test: $(INSTALLED)
+	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest
 
 bench: $(INSTALLED)
 	$(PY) bench/plan_bench.py
 	$(PY) bench/deploy_time.py
 
+# Re-resolve every dependency from the ranges in requirements*.txt to the newest allowed versions, with hashes.
+lock: $(INSTALLED)
+	CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile --quiet --upgrade --generate-hashes --allow-unsafe \
+		--strip-extras --no-emit-index-url --no-emit-find-links --output-file requirements.lock requirements-dev.txt
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -65,9 +64,9 @@ RULES: tuple[RuleSpec, ...] = (
 )
 
 
-def rule_lifecycle(rule: str, config: BackupConfig) -> dict[str, Any]:
+def rule_lifecycle(rule: str, config: BackupConfig) -> aws.backup.PlanRuleLifecycleArgsDict:
     """Retention (and for monthly points the cold-storage transition) of one rule, from config."""
-    lifecycle: dict[str, Any] = {"delete_after": config.retentions()[f"{rule}_retention_days"]}
+    lifecycle: aws.backup.PlanRuleLifecycleArgsDict = {"delete_after": config.retentions()[f"{rule}_retention_days"]}
     if rule == "monthly" and config.monthly_cold_storage_after_days is not None:
         lifecycle["cold_storage_after"] = config.monthly_cold_storage_after_days
         lifecycle["opt_in_to_archive_for_supported_resources"] = True
@@ -76,12 +75,12 @@ def rule_lifecycle(rule: str, config: BackupConfig) -> dict[str, Any]:
 
 def plan_rules(
     vault_name: pulumi.Input[str], config: BackupConfig, copy_destination_vault_arn: pulumi.Input[str] | None
-) -> list[dict[str, Any]]:
+) -> list[aws.backup.PlanRuleArgsDict]:
     """The plan's rules; with a copy destination, the copied rules also copy each point there (same lifecycle)."""
     rules = []
     for spec in RULES:
         lifecycle = rule_lifecycle(spec.name, config)
-        rule: dict[str, Any] = {
+        rule: aws.backup.PlanRuleArgsDict = {
             "rule_name": spec.name,
             "target_vault_name": vault_name,
             "schedule": spec.schedule,

@@ -34,7 +34,7 @@ PORT = 5432
 CA_CERTIFICATE = "rds-ca-rsa2048-g1"
 
 
-def cluster_parameters(config: DatabaseConfig) -> list[dict[str, str]]:
+def cluster_parameters(config: DatabaseConfig) -> list[aws.rds.ClusterParameterGroupParameterArgsDict]:
     """Cluster parameters: TLS enforced (1.2+), pg_stat_statements loaded, and logging an operator can act on
     (slow statements, connections, lock waits, temp files, long autovacuum runs, DDL)."""
     reboot, now = "pending-reboot", "immediate"
@@ -52,6 +52,14 @@ def cluster_parameters(config: DatabaseConfig) -> list[dict[str, str]]:
         ("log_statement", "ddl", now),
     ]
     return [{"name": name, "value": value, "apply_method": method} for name, value, method in values]
+
+
+def managed_secret_arn(secrets: Sequence[aws.rds.outputs.ClusterMasterUserSecret]) -> str:
+    """The ARN of the RDS-managed master user secret, which RDS reports once `manage_master_user_password` is on."""
+    arn = secrets[0].secret_arn if secrets else None
+    if arn is None:
+        raise ValueError("RDS reported no managed master user secret although manage_master_user_password is on")
+    return arn
 
 
 def instance_zones(availability_zones: Sequence[str], reader_count: int) -> dict[str, str]:
@@ -137,7 +145,7 @@ class Database(PlatformComponent):
             for export in config.log_exports
         ]
 
-        scaling = (
+        scaling: aws.rds.ClusterServerlessv2ScalingConfigurationArgsDict | None = (
             {
                 "min_capacity": config.serverless_min_capacity,
                 "max_capacity": config.serverless_max_capacity,
@@ -186,9 +194,7 @@ class Database(PlatformComponent):
         )
 
         # The RDS-managed secret (`rds!cluster-...`): RDS rotates it; the schedule is ours.
-        self.master_user_secret_arn: pulumi.Output[str] = self.cluster.master_user_secrets.apply(
-            lambda secrets: secrets[0].secret_arn
-        )
+        self.master_user_secret_arn: pulumi.Output[str] = self.cluster.master_user_secrets.apply(managed_secret_arn)
         aws.secretsmanager.SecretRotation(
             f"{name}-master-secret-rotation",
             secret_id=self.master_user_secret_arn,
@@ -205,7 +211,7 @@ class Database(PlatformComponent):
                 f"{name}-{key}",
                 identifier=f"{identifier}-{key}",
                 cluster_identifier=self.cluster.id,
-                engine=ENGINE,
+                engine=aws.rds.EngineType(ENGINE),
                 instance_class=config.instance_class,
                 availability_zone=zone,
                 db_subnet_group_name=subnet_group.name,

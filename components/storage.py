@@ -254,8 +254,9 @@ class Storage(PlatformComponent):
     def _encrypt(self, name: str, key: str, bucket: aws.s3.Bucket, args: StorageArgs) -> None:
         """SSE-KMS with the storage key and bucket keys; SSE-S3 for the log-delivery bucket (AWS requirement).
         Uploads with customer-provided keys (SSE-C) are refused: the platform must be able to read its data."""
+        default: aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgsDict
         if key == "logs":
-            default: dict[str, Any] = {"sse_algorithm": "AES256"}
+            default = {"sse_algorithm": "AES256"}
             bucket_key = None
         else:
             default = {"sse_algorithm": "aws:kms", "kms_master_key_id": args.kms_key_arn}
@@ -274,14 +275,18 @@ class Storage(PlatformComponent):
         )
 
     @staticmethod
-    def _lifecycle_rules(key: BucketKey, config: StorageConfig) -> list[dict[str, Any]]:
+    def _lifecycle_rules(
+        key: BucketKey, config: StorageConfig
+    ) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
         """Abort stale multipart uploads; expire superseded versions (keeping the newest few) and orphaned delete
         markers; move current objects to cheaper tiers; logs expire after `logs_expiration_days`."""
-        whole_bucket = {"prefix": ""}
-        noncurrent: dict[str, Any] = {"noncurrent_days": config.noncurrent_version_expiration_days}
+        whole_bucket: aws.s3.BucketLifecycleConfigurationRuleFilterArgsDict = {"prefix": ""}
+        noncurrent: aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgsDict = {
+            "noncurrent_days": config.noncurrent_version_expiration_days
+        }
         if config.noncurrent_versions_to_keep:
             noncurrent["newer_noncurrent_versions"] = config.noncurrent_versions_to_keep
-        rules: list[dict[str, Any]] = [
+        rules: list[aws.s3.BucketLifecycleConfigurationRuleArgsDict] = [
             {
                 "id": "abort-incomplete-multipart-uploads",
                 "status": "Enabled",
@@ -296,13 +301,10 @@ class Storage(PlatformComponent):
                 "expiration": {"expired_object_delete_marker": True},
             },
         ]
-        transitions = [
-            {"days": config.infrequent_access_after_days, "storage_class": "STANDARD_IA"},
-            {"days": config.glacier_ir_after_days, "storage_class": "GLACIER_IR"},
-        ]
+        tiers = [(config.infrequent_access_after_days, "STANDARD_IA"), (config.glacier_ir_after_days, "GLACIER_IR")]
         if key == "logs":
             # A transition on or after the expiry day is refused by S3, and pointless.
-            transitions = [t for t in transitions if t["days"] < config.logs_expiration_days]
+            tiers = [(days, tier) for days, tier in tiers if days < config.logs_expiration_days]
             rules.append(
                 {
                     "id": "expire-access-logs",
@@ -311,6 +313,9 @@ class Storage(PlatformComponent):
                     "expiration": {"days": config.logs_expiration_days},
                 }
             )
+        transitions: list[aws.s3.BucketLifecycleConfigurationRuleTransitionArgsDict] = [
+            {"days": days, "storage_class": tier} for days, tier in tiers
+        ]
         if transitions:
             rules.append(
                 {

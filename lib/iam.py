@@ -28,7 +28,7 @@ def policy_document(statements: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def deny_insecure_transport(
-    actions: str | Sequence[str], resources: pulumi.Input[str] | Sequence[pulumi.Input[str]], *, sid: str
+    actions: str | Sequence[str], resources: str | pulumi.Output[str] | Sequence[pulumi.Input[str]], *, sid: str
 ) -> dict[str, Any]:
     """A resource-policy statement denying every request not made over TLS (`aws:SecureTransport` false):
     FSBP S3.5 / SNS.2-style transport rules for buckets, topics and queues."""

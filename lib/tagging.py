@@ -24,8 +24,9 @@ def is_taggable(resource_class: type) -> bool:
     """True when the resource's constructor accepts `tags` (an AWS resource that supports tagging)."""
     if not resource_class.__module__.startswith(TAGGED_PACKAGES):
         return False
-    init = getattr(resource_class, "_internal_init", None) or resource_class.__init__
-    return "tags" in inspect.signature(init).parameters
+    # Generated resources hide their keyword arguments behind overloads of `__init__`; `_internal_init` names them.
+    constructor = getattr(resource_class, "_internal_init", None) or resource_class
+    return "tags" in inspect.signature(constructor).parameters
 
 
 def component_tags(stack_tags: Mapping[str, str], component: str) -> dict[str, str]:
@@ -60,15 +61,17 @@ def tagging_transformation(stack_tags: Mapping[str, str]) -> pulumi.ResourceTran
     stack_tags = dict(stack_tags)
 
     def transform(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
-        if not is_taggable(type(args.resource)):
+        resource_class: type = type(args.resource)  # as `type`: mypy takes type[Resource] for unhashable
+        if not is_taggable(resource_class):
             return None
         component = getattr(args.opts.parent, "area", None) or "platform"
         mandatory = component_tags(stack_tags, component)
         own = args.props.get("tags")
-        if isinstance(own, pulumi.Output):
-            tags: pulumi.Input[Mapping[str, str]] = own.apply(lambda value: merge_tags(value, mandatory))
-        else:
+        tags: pulumi.Input[Mapping[str, str]]
+        if own is None or isinstance(own, Mapping):
             tags = merge_tags(own, mandatory)
+        else:  # an Output (or another awaitable): merge once it resolves
+            tags = pulumi.Output.from_input(own).apply(lambda value: merge_tags(value, mandatory))
         props = {**args.props, "tags": tags}
         if "access_entries" in props:  # pulumi_eks.Cluster: its access entries are AWS resources of their own
             props["access_entries"] = _tag_access_entries(props["access_entries"], mandatory)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from google.protobuf import json_format
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs, Mocks
 
 from config.errors import StackConfigError
 from config.stackfile import read_stack_file
@@ -314,14 +315,14 @@ def _eks_cluster_outputs(name: str, inputs: dict[str, Any], region: str) -> dict
     }
 
 
-class RecordingMocks:
+class RecordingMocks(Mocks):
     """`pulumi.runtime.Mocks` that answer like AWS would and let the monitor record each registration."""
 
     def __init__(self, region: str) -> None:
         self.region = region
         self.provider_regions: dict[str, str] = {}
 
-    def call(self, args: Any) -> dict[str, Any]:
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         answer = INVOKES.get(args.token)
         if answer is None:
             raise UnknownInvokeError(
@@ -329,9 +330,9 @@ class RecordingMocks:
             )
         provider_urn = args.provider.rsplit("::", 1)[0] if args.provider else ""
         region = self.provider_regions.get(provider_urn, self.region)
-        return answer(args.args, region)
+        return answer(args.args, region), []  # no check failures
 
-    def new_resource(self, args: Any) -> tuple[str, dict[str, Any]]:
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         region = args.inputs.get("region") or self.region
         if args.typ == "pulumi:providers:aws":
             region = args.inputs.get("region", self.region)

@@ -199,7 +199,11 @@ def evaluate(plan: Plan, environment: str, pack_config: Mapping[str, Any] | None
                     record.type, resource.props, record.urn, record.name, resource.opts, resource.provider,
                     settings, stack_tags,
                 )  # fmt: skip
-                policy.validate(args, lambda message, _urn=None, _at=record.urn: report(message, _at))
+
+                def report_here(message: str, _urn: str | None = None, _at: str = record.urn) -> None:
+                    report(message, _at)  # a resource policy's violation is always at the resource it validates
+
+                policy.validate(args, report_here)
         else:
             policy.validate(StackValidationArgs(resources, settings, stack_tags), report)
     ordered = sorted(

@@ -35,6 +35,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import UnknownValueError
 
 OnUnknown = Literal["pass", "fail"]
+RuleKind = Literal["resource", "stack"]
 MANDATORY = EnforcementLevel.MANDATORY
 ADVISORY = EnforcementLevel.ADVISORY
 LOW, MEDIUM, HIGH, CRITICAL = Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL
@@ -95,7 +96,7 @@ class Rule:
     """One policy: metadata plus a check. `kind` is "resource" (one resource at a time) or "stack" (joins)."""
 
     id: str
-    kind: Literal["resource", "stack"]
+    kind: RuleKind
     area: str
     types: tuple[str, ...]
     description: str
@@ -222,7 +223,7 @@ def _register(rule: Rule) -> Rule:
     return rule
 
 
-def _declarer(kind: str, doc: str) -> Callable[..., Callable[[Any], Rule]]:
+def _declarer(kind: RuleKind, doc: str) -> Callable[..., Callable[[Any], Rule]]:
     """Build the `resource_rule` / `stack_rule` decorators: same metadata, different kind of check."""
 
     def declare(

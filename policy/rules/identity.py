@@ -74,8 +74,8 @@ def kms_key_rotation(_type: str, props: Mapping[str, Any], _config: Mapping[str,
         return  # AWS rotates only symmetric encryption keys
     if not truthy(props.get("enableKeyRotation")):
         yield "enableKeyRotation is not true"
-    elif props.get("rotationPeriodInDays") is not None and int(props.get("rotationPeriodInDays")) > 365:
-        yield f"rotationPeriodInDays is {props.get('rotationPeriodInDays')}; at most 365"
+    elif (period := props.get("rotationPeriodInDays")) is not None and int(period) > 365:
+        yield f"rotationPeriodInDays is {period}; at most 365"
 
 
 @resource_rule(

@@ -35,7 +35,9 @@ def _world_ingress(rule: Mapping[str, Any], public_lb: bool) -> Iterable[str]:
     protocol = str(rule.get("protocol", rule.get("ipProtocol", "")))
     from_port, to_port = rule.get("fromPort"), rule.get("toPort")
     all_ports = protocol in ("-1", "all") or from_port is None
-    ports = set() if all_ports else set(range(int(from_port), int(to_port if to_port is not None else from_port) + 1))
+    ports: set[int] = set()
+    if not all_ports and from_port is not None:
+        ports = set(range(int(from_port), int(to_port if to_port is not None else from_port) + 1))
     if public_lb and ports and ports <= PUBLIC_LB_PORTS and protocol in ("tcp", "6"):
         return
     shown = "all ports" if all_ports else f"ports {from_port}-{to_port}/{protocol}"
