@@ -15,7 +15,7 @@ INSTALLED := $(VENV)/.installed
 ENVIRONMENT = $(shell $(PY) -c "import yaml; print(yaml.safe_load(open('Pulumi.$(STACK).yaml'))['config']['ai-platform:environment'])")
 POLICY_CONFIG = policy/config/$(ENVIRONMENT).json
 
-.PHONY: plan test up lint bench lock clean
+.PHONY: plan test up bench lock clean
 
 $(INSTALLED): requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
