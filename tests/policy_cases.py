@@ -128,6 +128,7 @@ GOOD_CONTAINER = {
         "privileged": False,
         "runAsNonRoot": True,
         "runAsUser": 10001,
+        "runAsGroup": 10001,
         "readOnlyRootFilesystem": True,
         "capabilities": {"drop": ["ALL"]},
     },
@@ -210,6 +211,9 @@ MANAGED = [
         },
     },
 ]
+BOOTSTRAP = {"ai-platform/public-endpoint": "bootstrap"}
+SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+API_INGRESS = {"type": "ingress", "protocol": "tcp", "fromPort": 443, "toPort": 443, "securityGroupId": "sg-cluster"}
 INTERNET_FACING = {"alb.ingress.kubernetes.io/scheme": "internet-facing"}
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 
@@ -277,13 +281,31 @@ CASES: dict[str, Case] = {
     # --- compute
     "eks-endpoint-not-public": Case(
         (EKS, {"endpointPublicAccess": False, "endpointPrivateAccess": True}),
-        (EKS, {"endpointPublicAccess": True}),
-        "public with no publicAccessCidrs",
+        # a permanent public endpoint, even to an allow-list
+        (EKS, {"endpointPublicAccess": True, "publicAccessCidrs": ["198.51.100.0/24"], "tags": TAGS}),
+        "the API endpoint is permanently public (publicAccessCidrs ['198.51.100.0/24']",
         (EKS, {"endpointPublicAccess": UB}),
         extra_good=(
-            (EKS, {"endpointPublicAccess": True, "publicAccessCidrs": ["198.51.100.0/24"]}),
+            # the first deployment's opening, on the component (offline) and on its cluster child (real preview)
+            (EKS, {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.10/32"], "clusterTags": BOOTSTRAP}),
+            (
+                "aws:eks/cluster:Cluster",
+                {
+                    "vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.10/32"]},
+                    "tags": BOOTSTRAP,
+                },
+                eks_urn("aws:eks/cluster:Cluster", "eksCluster"),
+            ),
             ("aws:eks/cluster:Cluster", {"vpcConfig": {"endpointPublicAccess": False}}),
         ),
+    ),
+    "eks-endpoint-bootstrap-open": Case(
+        (EKS, {"endpointPublicAccess": False, "endpointPrivateAccess": True, "clusterTags": BOOTSTRAP}),
+        (EKS, {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.10/32"], "clusterTags": BOOTSTRAP}),
+        "the API endpoint is open to 203.0.113.10/32 for the first deployment",
+        (EKS, {"endpointPublicAccess": True, "publicAccessCidrs": ["203.0.113.10/32"], "clusterTags": UO}),
+        # a permanent opening is eks-endpoint-not-public's to report, not a reminder
+        extra_good=((EKS, {"endpointPublicAccess": True, "publicAccessCidrs": ["198.51.100.0/24"], "tags": TAGS}),),
     ),
     "eks-secrets-encryption": Case(
         (EKS, {"encryptionConfigKeyArn": KEY_ARN}),
@@ -665,9 +687,18 @@ CASES: dict[str, Case] = {
     ),
     "k8s-run-as-non-root": Case(
         k8s(deployment()),
-        k8s(deployment(context(runAsUser=0))),
-        "container api runs as uid 0",
+        # the container's uid wins over the pod's
+        k8s(deployment(context(runAsUser=1000), pod={"securityContext": {"runAsUser": 10001}})),
+        "container api runs as uid 1000; at least 10000",
         k8s(deployment(context(runAsNonRoot=UB, runAsUser=None))),
+        extra_good=(  # the ids set once for the pod
+            k8s(
+                deployment(
+                    context(runAsNonRoot=None, runAsUser=None, runAsGroup=None),
+                    pod={"securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001}},
+                )
+            ),
+        ),
     ),
     "k8s-drop-all-capabilities": Case(
         k8s(deployment()),
@@ -783,16 +814,17 @@ CASES: dict[str, Case] = {
             "aws:ec2/securityGroup:SecurityGroup",
             {"ingress": [{"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["10.0.0.0/16"]}]},
         ),
-        (
-            "aws:ec2/securityGroup:SecurityGroup",
-            {"ingress": [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]}]},
-        ),
-        "ingress from 0.0.0.0/0 on ports 22-22/tcp",
+        # the Kubernetes API (or any 443) from a public network that is not the whole internet
+        (SG_RULE, {**API_INGRESS, "cidrBlocks": ["198.51.100.0/24"]}),
+        "ingress on 443 (ports 443-443/tcp) from 198.51.100.0/24",
         (
             "aws:ec2/securityGroup:SecurityGroup",
             {"ingress": [{"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": UA}]},
         ),
         extra_good=(
+            # the deployer rules on the cluster security group: a private network, a security group
+            (SG_RULE, {**API_INGRESS, "cidrBlocks": ["100.64.8.0/22"]}),
+            (SG_RULE, {**API_INGRESS, "sourceSecurityGroupId": "sg-0123456789abcdef0"}),
             (
                 "aws:ec2/securityGroup:SecurityGroup",
                 {

@@ -220,7 +220,11 @@ def test_first_run_opens_the_public_endpoint_to_the_readme_address_only(plan_of,
     assert eks.inputs["endpointPrivateAccess"] is True
     assert eks.inputs["clusterTags"] == {"ai-platform/public-endpoint": "bootstrap"}
     assert cluster_rules(plan, stack) == [], "no deployer rule before step 5"
-    assert evaluate(plan, stack).passed, "the first run passes the policy gate of its environment"
+    result = evaluate(plan, stack)
+    assert result.passed, "the first run passes the policy gate of its environment"
+    shipped = {(v.rule, v.urn) for v in evaluate(plan_of(stack), stack).violations}
+    added = [(v.rule, v.enforcement, v.urn) for v in result.violations if (v.rule, v.urn) not in shipped]
+    assert added == [("eks-endpoint-bootstrap-open", "advisory", eks.urn)], "only the reminder, and it shows"
 
 
 def test_first_run_admins_are_the_readme_roles(plan_of) -> None:
@@ -244,7 +248,17 @@ def test_after_bootstrap_the_endpoint_is_private_and_the_deployers_are_admitted(
         [*cluster["deployer_cidrs"], *cluster["deployer_security_group_ids"]]
     )
     assert all((r.inputs["fromPort"], r.inputs["toPort"], r.inputs["protocol"]) == (443, 443, "tcp") for r in rules)
-    assert evaluate(plan, stack).passed
+    result = evaluate(plan, stack)
+    assert result.passed
+    assert not [v for v in result.violations if v.rule.startswith("eks-endpoint-")], "the reminder goes with the tag"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_permanent_public_endpoint_fails_the_gate(plan_of, stack: str) -> None:
+    """An allow-listed public endpoint without the bootstrap tag is what the deployer path replaces (FSBP EKS.1)."""
+    permanent = {"ai-platform:cluster": {"endpoint_public_access": True, "public_access_cidrs": ["198.51.100.0/24"]}}
+    result = evaluate(plan_of(stack, permanent), stack)
+    assert [(v.rule, v.urn) for v in result.mandatory] == [("eks-endpoint-not-public", eks_of(plan_of(stack)).urn)]
 
 
 def test_the_steps_say_which_setting_to_delete_and_where_ci_runs() -> None:

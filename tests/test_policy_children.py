@@ -292,8 +292,9 @@ def metrics_server(**container_changes: Any) -> dict[str, Any]:
 
 
 def test_vendor_chart_gap_is_advisory_not_mandatory() -> None:
-    """The chart's Deployment lacks a memory limit: the mandatory k8s-resources only judges the platform's own
-    manifests, k8s-chart-hardening reports it at advisory level, naming the check."""
+    """The chart's Deployment lacks a memory limit and runs as uid 1000 with the image's gid: the mandatory
+    k8s-resources and k8s-run-as-non-root only judge the platform's own manifests, k8s-chart-hardening reports them
+    at advisory level, naming the check."""
     subject = (DEPLOYMENT, metrics_server(), METRICS_SERVER_URN)
     assert _mandatory_violations(_resource_rules_for(DEPLOYMENT), subject) == {}
     chart_rule = RULES_BY_ID["k8s-chart-hardening"]
@@ -310,7 +311,11 @@ def test_vendor_chart_gap_is_advisory_not_mandatory() -> None:
             urn=METRICS_SERVER_URN,
         )
     ]
-    assert run(chart_rule, specs) == ["[k8s-resources] container metrics-server has no limits.memory"]
+    assert run(chart_rule, specs) == [
+        "[k8s-run-as-non-root] container metrics-server runs as uid 1000; at least 10000",
+        "[k8s-run-as-non-root] container metrics-server sets no runAsGroup (the image's gid applies); at least 10000",
+        "[k8s-resources] container metrics-server has no limits.memory",
+    ]
     # the same manifest declared by the platform itself is a mandatory violation
     assert run(RULES_BY_ID["k8s-resources"], (DEPLOYMENT, metrics_server())) == [
         "container metrics-server has no limits.memory"

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from pulumi_policy import (
+    EnforcementLevel,
     PolicyCustomTimeouts,
     PolicyResource,
     PolicyResourceOptions,
@@ -19,8 +20,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import unknown_checking_proxy
 
-from policy.rules import RULES, RULES_BY_ID, Rule
-from tests.policy_cases import CASES
+from policy.rules import ENVIRONMENTS, RULES, RULES_BY_ID, Rule, enforcement_for, load_pack_config, rule_config
+from tests.policy_cases import CASES, TAGS
 
 URN = "urn:pulumi:prod::ai-platform::{type}::{name}"
 
@@ -260,3 +261,209 @@ def test_at_least_45_rules_with_complete_metadata() -> None:
             "types": bool(rule.types) or rule.kind == "stack",
         }
         assert [k for k, ok in metadata.items() if not ok] == [], rule.id
+
+
+# --- the deploy path: the API endpoint and 443 ------------------------------------------------------------------
+
+BOOTSTRAP_TAG = {"ai-platform/public-endpoint": "bootstrap"}
+EKS_CHILD_URN = (
+    "urn:pulumi:prod::ai-platform::ai-platform:platform:Platform$ai-platform:cluster:Cluster$eks:index:Cluster"
+    "$aws:eks/cluster:Cluster::prod-cluster-eks-eksCluster"
+)
+
+
+def _endpoint_findings(subject: Any) -> dict[str, list[str]]:
+    rules = ("eks-endpoint-not-public", "eks-endpoint-bootstrap-open")
+    return {rule: run(RULES_BY_ID[rule], subject) for rule in rules}
+
+
+@pytest.mark.parametrize(
+    "view",
+    [
+        ("eks:index:Cluster", "clusterTags", lambda cidrs: {"endpointPublicAccess": True, "publicAccessCidrs": cidrs}),
+        ("eks:index:Cluster", "tags", lambda cidrs: {"endpointPublicAccess": True, "publicAccessCidrs": cidrs}),
+        (
+            "aws:eks/cluster:Cluster",
+            "tags",
+            lambda cidrs: {"vpcConfig": {"endpointPublicAccess": True, "publicAccessCidrs": cidrs}},
+        ),
+    ],
+    ids=["component-clusterTags", "component-tags", "real-preview-cluster"],
+)
+def test_a_public_endpoint_passes_only_as_the_tagged_bootstrap_and_then_reminds(view: Any) -> None:
+    type_, tag_key, public = view
+    subject = (type_, public(["203.0.113.10/32"]), EKS_CHILD_URN)
+    assert _endpoint_findings(subject) == {
+        "eks-endpoint-not-public": [
+            "the API endpoint is permanently public (publicAccessCidrs ['203.0.113.10/32'], no "
+            "ai-platform/public-endpoint=bootstrap tag); deployers reach the private endpoint instead"
+        ],
+        "eks-endpoint-bootstrap-open": [],
+    }
+    tagged = (type_, {**public(["203.0.113.10/32"]), tag_key: {**TAGS, **BOOTSTRAP_TAG}}, EKS_CHILD_URN)
+    assert _endpoint_findings(tagged) == {
+        "eks-endpoint-not-public": [],
+        "eks-endpoint-bootstrap-open": [
+            "the API endpoint is open to 203.0.113.10/32 for the first deployment; close it once the deployers reach "
+            "the private endpoint"
+        ],
+    }
+    world = (type_, {**public(["0.0.0.0/0"]), tag_key: BOOTSTRAP_TAG}, EKS_CHILD_URN)
+    assert run(RULES_BY_ID["eks-endpoint-not-public"], world) == [
+        "the API endpoint is public to the whole internet (publicAccessCidrs ['0.0.0.0/0'])"
+    ], "the bootstrap tag never excuses 0.0.0.0/0"
+
+
+def test_a_stale_bootstrap_tag_on_a_private_endpoint_is_silent() -> None:
+    private = ("eks:index:Cluster", {"endpointPublicAccess": False, "clusterTags": BOOTSTRAP_TAG})
+    assert _endpoint_findings(private) == {"eks-endpoint-not-public": [], "eks-endpoint-bootstrap-open": []}
+
+
+def test_bootstrap_reminder_is_advisory_and_the_permanent_endpoint_mandatory_everywhere() -> None:
+    for environment in ENVIRONMENTS:
+        config = load_pack_config(environment)
+        assert enforcement_for(RULES_BY_ID["eks-endpoint-bootstrap-open"], config) == EnforcementLevel.ADVISORY
+        assert enforcement_for(RULES_BY_ID["eks-endpoint-not-public"], config) == EnforcementLevel.MANDATORY
+        assert enforcement_for(RULES_BY_ID["ec2-sg-no-world-ingress"], config) == EnforcementLevel.MANDATORY
+
+
+SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+API_RULE = {"type": "ingress", "protocol": "tcp", "fromPort": 443, "toPort": 443, "securityGroupId": "sg-cluster"}
+PRIVATE_HINT = (
+    ": 443 (the Kubernetes API on the cluster security group) is admitted only from private ranges (10.0.0.0/8, "
+    "172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10, fc00::/7) or security groups"
+)
+
+
+@pytest.mark.parametrize(
+    ("subject", "expected"),
+    [
+        ((SG_RULE, {**API_RULE, "cidrBlocks": ["10.200.0.0/22", "192.168.40.0/24"]}), []),
+        ((SG_RULE, {**API_RULE, "cidrBlocks": ["172.16.0.0/12"]}), []),
+        ((SG_RULE, {**API_RULE, "cidrBlocks": ["172.32.0.0/16"]}), ["from 172.32.0.0/16"]),
+        ((SG_RULE, {**API_RULE, "ipv6CidrBlocks": ["2001:db8::/32"]}), ["from 2001:db8::/32"]),
+        ((SG_RULE, {**API_RULE, "ipv6CidrBlocks": ["fd12:3456::/48"]}), []),
+        ((SG_RULE, {**API_RULE, "prefixListIds": ["pl-0123abcd"]}), ["from prefix list pl-0123abcd"]),
+        ((SG_RULE, {**API_RULE, "sourceSecurityGroupId": "sg-0123456789abcdef0"}), []),
+        (
+            (SG_RULE, {**API_RULE, "protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["203.0.113.0/28"]}),
+            ["on 443 (all ports) from 203.0.113.0/28"],
+        ),
+        (
+            (SG_RULE, {**API_RULE, "fromPort": 8443, "toPort": 8443, "cidrBlocks": ["203.0.113.0/28"]}),
+            [],
+        ),
+        (
+            (
+                "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443, "cidrIpv4": "198.51.100.7/32", "tags": {}},
+            ),
+            ["from 198.51.100.7/32"],
+        ),
+        (
+            (
+                "aws:ec2/securityGroup:SecurityGroup",
+                {
+                    "tags": {"ai-platform/public-load-balancer": "true"},
+                    "ingress": [{"protocol": "tcp", "fromPort": 443, "toPort": 443, "cidrBlocks": ["198.51.100.0/24"]}],
+                },
+            ),
+            [],
+        ),
+    ],
+    ids=[
+        "rfc1918", "rfc1918-whole", "outside-172.16/12", "ipv6-global", "ipv6-ula", "prefix-list", "security-group",
+        "all-ports", "other-port", "vpc-ingress-rule", "public-load-balancer",
+    ],
+)  # fmt: skip
+def test_443_is_admitted_only_from_private_ranges_or_security_groups(subject: Any, expected: list[str]) -> None:
+    messages = run(RULES_BY_ID["ec2-sg-no-world-ingress"], subject)
+    assert len(messages) == len(expected), messages
+    for message, fragment in zip(messages, expected, strict=True):
+        assert fragment in message, message
+        assert message.endswith(PRIVATE_HINT), message
+
+
+def test_malformed_cidr_on_443_fails_closed() -> None:
+    assert run(RULES_BY_ID["ec2-sg-no-world-ingress"], (SG_RULE, {**API_RULE, "cidrBlocks": ["10.200.0.0/33"]})) == [
+        "malformed input, cannot be evaluated: '10.200.0.0/33' does not appear to be an IPv4 or IPv6 network"
+    ]
+
+
+# --- workload identities ----------------------------------------------------------------------------------------
+
+
+def _workload(container: dict[str, Any], pod: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A Job (the migrations' kind) with one container `job`; `container`/`pod` are the two security contexts."""
+    spec = {"securityContext": pod, "containers": [{"name": "job", "image": "x:1", "securityContext": container}]}
+    return ("kubernetes:batch/v1:Job", {"spec": {"template": {"spec": spec}}})
+
+
+@pytest.mark.parametrize(
+    ("container", "pod", "expected"),
+    [
+        ({}, {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001}, []),
+        ({"runAsUser": 10001, "runAsGroup": 10001}, {"runAsNonRoot": True, "runAsUser": 0, "runAsGroup": 0}, []),
+        (
+            {"runAsUser": 1000},
+            {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001},
+            ["container job runs as uid 1000; at least 10000"],
+        ),
+        (
+            {"runAsNonRoot": False},
+            {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001},
+            ["container job does not set runAsNonRoot: true"],
+        ),
+        (
+            {},
+            {"runAsNonRoot": True, "runAsUser": 10001},
+            ["container job sets no runAsGroup (the image's gid applies); at least 10000"],
+        ),
+        (
+            {"runAsUser": 0, "runAsGroup": 0},
+            {},
+            [
+                "container job does not set runAsNonRoot: true",
+                "container job runs as uid 0; at least 10000",
+                "container job runs as gid 0; at least 10000",
+            ],
+        ),
+    ],
+    ids=["pod-only", "container-wins", "low-uid", "container-not-non-root", "no-gid", "root"],
+)
+def test_effective_identity_is_the_containers_else_the_pods(
+    container: dict[str, Any], pod: dict[str, Any], expected: list[str]
+) -> None:
+    assert run(RULES_BY_ID["k8s-run-as-non-root"], _workload(container, pod)) == expected
+
+
+def test_identity_threshold_is_a_pack_setting() -> None:
+    rule = RULES_BY_ID["k8s-run-as-non-root"]
+    subject = _workload({}, {"runAsNonRoot": True, "runAsUser": 2000, "runAsGroup": 2000})
+    assert run(rule, subject) == [
+        "container job runs as uid 2000; at least 10000",
+        "container job runs as gid 2000; at least 10000",
+    ]
+    assert run(rule, subject, {"minimumUid": 1000, "minimumGid": 2000}) == []
+    assert run(rule, subject, {"minimumUid": 1000, "minimumGid": 2001}) == [
+        "container job runs as gid 2000; at least 2001"
+    ]
+    for environment in ENVIRONMENTS:
+        assert enforcement_for(rule, load_pack_config(environment)) == EnforcementLevel.MANDATORY
+        assert rule.settings(rule_config(rule, load_pack_config(environment))) == {
+            "minimumUid": 10000,
+            "minimumGid": 10000,
+        }
+
+
+def test_chart_rendered_low_uid_is_advisory_through_chart_hardening() -> None:
+    kind, manifest = _workload({}, {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 1000})
+    urn = (
+        "urn:pulumi:prod::ai-platform::ai-platform:platform:Platform$ai-platform:addons:Addons"
+        f"$kubernetes:helm.sh/v4:Chart${kind}::prod-addons-vendor:kube-system/vendor"
+    )
+    assert run(RULES_BY_ID["k8s-run-as-non-root"], (kind, manifest, urn)) == [], "not the mandatory rule's to judge"
+    spec = {"type": kind, "name": "vendor", "props": manifest, "deps": (), "protect": False, "urn": urn}
+    findings = run(RULES_BY_ID["k8s-chart-hardening"], [spec])
+    assert "[k8s-run-as-non-root] container job runs as gid 1000; at least 10000" in findings
+    assert RULES_BY_ID["k8s-chart-hardening"].enforcement == EnforcementLevel.ADVISORY

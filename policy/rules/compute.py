@@ -19,36 +19,93 @@ ECR_REPOSITORY = "aws:ecr/repository:Repository"
 CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 # Kubernetes versions in EKS standard support (checked 2026-11); pack config can move the window.
 SUPPORTED_EKS_VERSIONS = ["1.34", "1.35", "1.36", "1.37"]
+# The tag components/cluster.py puts on the EKS cluster while its public endpoint is the first deployment's opening.
+PUBLIC_ENDPOINT_TAG = "ai-platform/public-endpoint"
+BOOTSTRAP_TAG_VALUE = "bootstrap"
 
 
-def _endpoint(resource_type: str, props: Mapping[str, Any]) -> tuple[Any, Any]:
-    """(public access flag, public CIDRs) in either view; AWS defaults are public and 0.0.0.0/0."""
+def _endpoint(resource_type: str, props: Mapping[str, Any]) -> tuple[bool, list[str]]:
+    """(public endpoint on, its public CIDRs) in either view; AWS defaults are public and 0.0.0.0/0."""
     source = props if resource_type == EKS_COMPONENT else mapping(props.get("vpcConfig"))
-    return source.get("endpointPublicAccess", True), source.get("publicAccessCidrs")
+    public = source.get("endpointPublicAccess", True)
+    return (public is None or truthy(public)), as_strings(source.get("publicAccessCidrs"))
+
+
+def _is_bootstrap(resource_type: str, props: Mapping[str, Any]) -> bool:
+    """True when the cluster carries the bootstrap tag: on pulumi-eks' `clusterTags` (or `tags`, which it also puts
+    on the cluster) offline, on the `aws:eks/cluster:Cluster` child's `tags` in a real preview."""
+    sources = ("clusterTags", "tags") if resource_type == EKS_COMPONENT else ("tags",)
+    for key in sources:
+        value = mapping(props.get(key)).get(PUBLIC_ENDPOINT_TAG)
+        if value is not None:
+            return str(value) == BOOTSTRAP_TAG_VALUE
+    return False
 
 
 @resource_rule(
     id="eks-endpoint-not-public",
     area="compute",
     types=(EKS_COMPONENT, EKS_CLUSTER),
-    description="The EKS API endpoint is private, or public only to an allow-list of CIDRs (never 0.0.0.0/0).",
+    description=(
+        "The EKS API endpoint is private. The one exception is the first deployment's bootstrap opening: public to an "
+        f"allow-list of CIDRs (never 0.0.0.0/0) on a cluster tagged {PUBLIC_ENDPOINT_TAG}={BOOTSTRAP_TAG_VALUE}, "
+        "reported by eks-endpoint-bootstrap-open until it is closed."
+    ),
     severity=CRITICAL,
     remediation=(
-        "Set endpoint_private_access=True and endpoint_public_access=False; if operators need a public endpoint, "
-        "set public_access_cidrs to their egress ranges."
+        "Keep endpoint_public_access off and reach the private endpoint through cluster.deployer_cidrs or "
+        "cluster.deployer_security_group_ids (README \"First deployment\"); for the first run only, "
+        "cluster.bootstrap_public_access_cidrs opens it to your /32 and tags the cluster. Mandatory in every "
+        "environment, dev included: Security Hub EKS.1 and CIS EKS 5.4.2 fail any public endpoint, allow-listed or "
+        "not, a dev cluster's API is as exposed as any other, and the deployer paths serve every environment."
     ),
     controls=("FSBP EKS.1", "CIS EKS 5.4.2", "CKV_AWS_39", "CKV_AWS_38"),
     on_unknown="fail",
 )
 def eks_endpoint_not_public(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
-    public, cidrs = _endpoint(resource_type, props)
-    if not truthy(public) and public is not None:
+    public, allowed = _endpoint(resource_type, props)
+    if not public:
         return
-    allowed = as_strings(cidrs)
     if not allowed:
         yield "the API endpoint is public with no publicAccessCidrs (AWS opens it to 0.0.0.0/0)"
     elif {"0.0.0.0/0", "::/0"} & set(allowed):
         yield f"the API endpoint is public to the whole internet (publicAccessCidrs {allowed})"
+    elif not _is_bootstrap(resource_type, props):
+        yield (
+            f"the API endpoint is permanently public (publicAccessCidrs {allowed}, no "
+            f"{PUBLIC_ENDPOINT_TAG}={BOOTSTRAP_TAG_VALUE} tag); deployers reach the private endpoint instead"
+        )
+
+
+@resource_rule(
+    id="eks-endpoint-bootstrap-open",
+    area="compute",
+    types=(EKS_COMPONENT, EKS_CLUSTER),
+    description=(
+        "Reminder: the EKS API endpoint is still public for the first deployment (tagged "
+        f"{PUBLIC_ENDPOINT_TAG}={BOOTSTRAP_TAG_VALUE}). Advisory in every environment, so the first run passes and "
+        "every later run shows the opening until it is closed."
+    ),
+    severity=MEDIUM,
+    enforcement=ADVISORY,
+    remediation=(
+        "Once cluster.deployer_cidrs or cluster.deployer_security_group_ids reach the private endpoint, delete "
+        "cluster.bootstrap_public_access_cidrs from the stack file and run `pulumi up` from the deployer path (README "
+        "\"First deployment\", step 6)."
+    ),
+    controls=("FSBP EKS.1", "CIS EKS 5.4.2"),
+    # A reminder, not a gate: an unknown tag or flag says nothing either way.
+    on_unknown="pass",
+)
+def eks_endpoint_bootstrap_open(
+    resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]
+) -> Iterable[str]:
+    public, allowed = _endpoint(resource_type, props)
+    if public and _is_bootstrap(resource_type, props):
+        yield (
+            f"the API endpoint is open to {', '.join(allowed) or 'everyone'} for the first deployment; close it once "
+            "the deployers reach the private endpoint"
+        )
 
 
 @resource_rule(

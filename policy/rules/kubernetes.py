@@ -79,6 +79,9 @@ ALLOWED_REGISTRIES = [
     "oci.external-secrets.io/external-secrets/*",
 ]
 ALLOWED_ADDED_CAPABILITIES = {"NET_BIND_SERVICE"}
+# Lowest uid/gid a container runs as (Checkov CKV_K8S_40's threshold): below it live images' and nodes' own accounts.
+MINIMUM_ID = 10000
+ID_KEYS = ("runAsNonRoot", "runAsUser", "runAsGroup")
 # Origins whose manifests the platform authors: its own objects (and any pulumi-eks renders). Chart-rendered objects
 # are judged by these rules' checks through `k8s-chart-hardening` (advisory) instead.
 OWN = (PROGRAM, EKS)
@@ -172,28 +175,46 @@ def k8s_no_host_path(resource_type: str, props: Mapping[str, Any], _config: Mapp
                 yield f"volume {mapping(volume).get('name', '?')} mounts hostPath {dig(volume, 'hostPath', 'path')}"
 
 
+_ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": 2147483647}
+
+
 @resource_rule(
     id="k8s-run-as-non-root",
     area="kubernetes",
     types=WORKLOADS,
-    description="Containers run as a non-root user (runAsNonRoot, never runAsUser 0).",
+    description=(
+        "Containers run as non-root, outside the IDs images and nodes use: runAsNonRoot: true and runAsUser / "
+        "runAsGroup >= 10000 (settings minimumUid / minimumGid), the container's securityContext value, else the pod's."
+    ),
     severity=HIGH,
-    remediation="Pod securityContext: {runAsNonRoot: true, runAsUser: <uid >= 1000>}; build images with a USER.",
+    remediation=(
+        "Pod securityContext: {runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001} (or per container); build "
+        "images with a numeric USER >= 10000. Lower IDs are images' and nodes' own accounts: a container escaping as "
+        "one acts as that user on the node."
+    ),
     controls=("CIS EKS 4.2.6", "CKV_K8S_23", "CKV_K8S_40"),
     on_unknown="fail",
+    params={
+        "minimumUid": Param(MINIMUM_ID, _ID_SCHEMA, "Lowest runAsUser a container may run as."),
+        "minimumGid": Param(MINIMUM_ID, _ID_SCHEMA, "Lowest runAsGroup a container may run as."),
+    },
     origins=OWN,
 )
-def k8s_run_as_non_root(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
+def k8s_run_as_non_root(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
     for spec, found in _workload(resource_type, props):
         pod = mapping(spec.get("securityContext"))
         for container in found:
-            context = mapping(container.get("securityContext"))
-            non_root = context.get("runAsNonRoot", pod.get("runAsNonRoot"))
-            user = context.get("runAsUser", pod.get("runAsUser"))
-            if user is not None and int(user) == 0:
-                yield f"container {_name(container)} runs as uid 0"
-            elif not truthy(non_root):
-                yield f"container {_name(container)} does not set runAsNonRoot: true"
+            context, name = mapping(container.get("securityContext")), _name(container)
+            # the kubelet applies the container's value if set, else the pod's
+            effective = {k: pod.get(k) if context.get(k) is None else context[k] for k in ID_KEYS}
+            if not truthy(effective["runAsNonRoot"]):
+                yield f"container {name} does not set runAsNonRoot: true"
+            for key, what, setting in (("runAsUser", "uid", "minimumUid"), ("runAsGroup", "gid", "minimumGid")):
+                minimum = int(config[setting])
+                if effective[key] is None:
+                    yield f"container {name} sets no {key} (the image's {what} applies); at least {minimum}"
+                elif int(effective[key]) < minimum:
+                    yield f"container {name} runs as {what} {effective[key]}; at least {minimum}"
 
 
 @resource_rule(
