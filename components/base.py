@@ -34,4 +34,3 @@ def _resources(depends_on: object) -> tuple[pulumi.Resource, ...]:
     if isinstance(depends_on, list | tuple) and all(isinstance(r, pulumi.Resource) for r in depends_on):
         return tuple(depends_on)
     raise TypeError("a platform component takes depends_on as a resource or a list of resources, not an Output")
-

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -262,7 +263,7 @@ class Cluster(PlatformComponent):
         mixing it with `aws.vpc.SecurityGroupIngressRule` on one group."""
         config = args.config
 
-        def rule(key: str, source: str, **source_args: object) -> aws.ec2.SecurityGroupRule:
+        def rule(key: str, source: str, **source_args: Any) -> aws.ec2.SecurityGroupRule:
             # EC2 allows only a-zA-Z0-9, spaces and ._-:/()#,@[]+=&;{}!$* in a rule's description.
             return aws.ec2.SecurityGroupRule(
                 f"{name}-deployer-{key}",

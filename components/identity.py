@@ -63,9 +63,7 @@ def key_policy(purpose: KeyPurpose, aws_ctx: AwsContext) -> dict[str, Any]:
                 "Principal": {"Service": aws_ctx.regional_endpoint("logs")},
                 "Action": list(KEY_USE_ACTIONS),
                 "Resource": "*",
-                "Condition": {
-                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": aws_ctx.arn("logs", "log-group:*")}
-                },
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": aws_ctx.arn("logs", "log-group:*")}},
             }
         )
     if purpose == "backup":

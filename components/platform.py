@@ -116,6 +116,8 @@ class Platform(PlatformComponent):
             ),
             components,
         )
+        # The kubeconfig grants cluster access: exported only as a secret.
+        self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(self.cluster.kubeconfig)
         # Every Kubernetes object (add-ons, workload) goes through this provider, built from the cluster's
         # kubeconfig (which authenticates with `aws eks get-token`); server-side apply detects field conflicts.
         self.k8s_provider = k8s.Provider(
@@ -274,7 +276,7 @@ class Platform(PlatformComponent):
             "cluster_endpoint": self.cluster.endpoint,
             "kubernetes_version": self.cluster.kubernetes_version,
             "oidc_provider_arn": self.cluster.oidc_provider_arn,
-            "kubeconfig": pulumi.Output.secret(self.cluster.kubeconfig),
+            "kubeconfig": self.kubeconfig,
             "secrets_path_prefix": self.addons.secrets_path_prefix,
             **self._data_exports(),
             **self._ai_api_exports(),

@@ -220,7 +220,7 @@ class Storage(PlatformComponent):
 
         self.bucket_names: dict[BucketKey, pulumi.Output[str]] = {k: b.bucket for k, b in self.buckets.items()}
         self.bucket_arns: dict[BucketKey, pulumi.Output[str]] = {k: b.arn for k, b in self.buckets.items()}
-        self.data_bucket_arns: dict[BucketKey, pulumi.Output[str]] = {k: self.bucket_arns[k] for k in DATA_BUCKET_KEYS}
+        self.data_bucket_arns: dict[str, pulumi.Output[str]] = {k: self.bucket_arns[k] for k in DATA_BUCKET_KEYS}
         self.logs_bucket_name = self.bucket_names["logs"]
         self.alb_access_log_prefix = ALB_ACCESS_LOG_PREFIX
         self.register_outputs(

@@ -128,6 +128,6 @@ def _plural(text: str) -> str:
     return {"text": "text values", "integer": "integers"}.get(text, text)
 
 
-def number(value: float) -> str:
+def number(value: Any) -> str:
     """A number as a person writes it: 7, 0.5 (not 7.0, 5e-01)."""
     return str(value) if isinstance(value, int) else f"{value:g}"

@@ -287,7 +287,10 @@ class ClusterConfig(Section):
     node_groups: dict[str, NodeGroupConfig] = Field(
         default_factory=lambda: {
             "system": NodeGroupConfig(
-                instance_types=("m6i.xlarge", "m6a.xlarge"), min_size=3, desired_size=3, max_size=6,
+                instance_types=("m6i.xlarge", "m6a.xlarge"),
+                min_size=3,
+                desired_size=3,
+                max_size=6,
                 labels={"node.kubernetes.io/pool": "system"},
                 taints=(NodeTaint(key="CriticalAddonsOnly", value="true"),),
             )

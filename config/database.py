@@ -114,7 +114,9 @@ class DatabaseConfig(Section):
         2, ge=0, le=15, description="Reader instances besides the writer; instances go round-robin over the AZs."
     )
     backup_retention_days: int = Field(
-        35, ge=1, le=35,
+        35,
+        ge=1,
+        le=35,
         description="Days of automated backups / point-in-time recovery; equal to backup.daily_retention_days while "
         "backup.continuous_backup is on.",
     )

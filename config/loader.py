@@ -11,6 +11,7 @@ from typing import Any
 
 import pulumi
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
 
 from config.errors import StackConfigError
 from config.keys import decode, key_text, plain, qualified_keys, shape_problem
@@ -36,11 +37,16 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return merged
 
 
+def _annotation(field: FieldInfo) -> Any:
+    """A model field's type (pydantic sets it on every field of a defined model)."""
+    return field.annotation
+
+
 @functools.cache
 def model_defaults(model: type[BaseModel]) -> dict[str, Any]:
     """A model's own default values as plain data; keys without a default (api.domain_name...) are left out."""
     return {
-        name: TypeAdapter(field.annotation).dump_python(field.get_default(call_default_factory=True))
+        name: TypeAdapter[Any](_annotation(field)).dump_python(field.get_default(call_default_factory=True))
         for name, field in model.model_fields.items()
         if not field.is_required()
     }

@@ -18,8 +18,8 @@ PRIVATE_RANGES = (
 )
 # Smallest private (workload) subnet: EKS's VPC CNI hands every pod an address from it.
 MIN_PRIVATE_SUBNET_PREFIX = 22
-INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs")
 InterfaceEndpoint = Literal["ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs"]
+INTERFACE_ENDPOINTS: tuple[InterfaceEndpoint, ...] = ("ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs")
 
 
 def subnet_slots(az_count: int) -> int:
@@ -35,9 +35,7 @@ def _parse_private_cidr(cidr: str) -> ipaddress.IPv4Network:
             f"{cidr!r} is not an IPv4 network ({error}); allowed: e.g. 10.0.0.0/16 with host bits zero"
         ) from None
     if not any(network.subnet_of(r) for r in PRIVATE_RANGES):
-        raise ValueError(
-            f"{cidr} is not a private range; allowed: inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16"
-        )
+        raise ValueError(f"{cidr} is not a private range; allowed: inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
     if network.prefixlen < 16:
         raise ValueError(f"{cidr} is larger than a VPC can be; allowed: a prefix from /16 (AWS maximum)")
     return network

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
 from config.allowed import allowed, allowed_field, nested_model, unwrap_optional
 from config.errors import FieldError
@@ -29,7 +30,7 @@ _TYPE_ERRORS = frozenset({
 
 def problem_lines(error: ValidationError, source: str) -> list[str]:
     """One line per key that `error` blames, sorted by key."""
-    grouped: dict[tuple[Any, ...], tuple[Target, list[dict[str, Any]]]] = {}
+    grouped: dict[tuple[Any, ...], tuple[Target, list[ErrorDetails]]] = {}
     for detail in error.errors():
         target = resolve(_blamed_loc(detail))
         grouped.setdefault(target.path, (target, []))[1].append(detail)
@@ -52,7 +53,7 @@ def key_name(path: tuple[Any, ...]) -> str:
     return f"{PROJECT}:{parts[0]}" + "".join(f".{p}" for p in parts[1:])
 
 
-def _blamed_loc(detail: dict[str, Any]) -> tuple[Any, ...]:
+def _blamed_loc(detail: ErrorDetails) -> tuple[Any, ...]:
     """The error's location; a `FieldError` raised by a model validator moves it onto the field it blames."""
     cause = (detail.get("ctx") or {}).get("error")
     loc = tuple(detail["loc"])
@@ -119,7 +120,7 @@ def _bare(annotation: Any) -> Any:
         annotation = unwrapped
 
 
-def _describe(target: Target, details: list[dict[str, Any]]) -> str:
+def _describe(target: Target, details: list[ErrorDetails]) -> str:
     """What is wrong with the key and what it allows, from the errors pydantic reported for it."""
     for detail in details:
         cause = (detail.get("ctx") or {}).get("error")

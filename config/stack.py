@@ -122,8 +122,7 @@ class StackConfig(Section):
 # `ai-platform:<section>` -> its model, in declaration order (the optional `api` section included).
 SECTIONS: dict[str, type[Section]] = {
     name: next(
-        a for a in (field.annotation, *get_args(field.annotation))
-        if isinstance(a, type) and issubclass(a, Section)
+        a for a in (field.annotation, *get_args(field.annotation)) if isinstance(a, type) and issubclass(a, Section)
     )
     for name, field in StackConfig.model_fields.items()
     if name not in ("stack", "environment", "region", "tags")

@@ -62,6 +62,7 @@ StackYamlLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-
 
 def read_stack_file(path: Path) -> dict[str, Any]:
     """The `config:` map of the stack file at `path`, as objects; `StackConfigError` when it is not a stack file."""
+
     def refuse(what: str) -> StackConfigError:
         return StackConfigError([f"{path.name}: config: {what}; allowed: {STACK_FILE_SHAPE}"])
 

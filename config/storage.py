@@ -20,7 +20,9 @@ class StorageConfig(Section):
         90, ge=60, le=3650, description="Days before current objects move to GLACIER_IR (>= IA + 30, S3 rule)."
     )
     noncurrent_version_expiration_days: int = Field(
-        90, ge=1, le=3650,
+        90,
+        ge=1,
+        le=3650,
         description="Days a superseded object version is kept before it expires (>= exports_object_lock_days with "
         "Object Lock).",
     )
@@ -30,9 +32,7 @@ class StorageConfig(Section):
     abort_incomplete_multipart_days: int = Field(
         7, ge=1, le=365, description="Days before an unfinished multipart upload is aborted (its parts deleted)."
     )
-    logs_expiration_days: int = Field(
-        365, ge=1, le=3650, description="Days access logs are kept in the logs bucket."
-    )
+    logs_expiration_days: int = Field(365, ge=1, le=3650, description="Days access logs are kept in the logs bucket.")
     exports_object_lock: bool = Field(
         True, description="Object Lock (WORM) on the database-exports bucket; can only be set when it is created."
     )

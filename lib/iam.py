@@ -28,7 +28,7 @@ def policy_document(statements: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def deny_insecure_transport(
-    actions: str | Sequence[str], resources: str | pulumi.Output[str] | Sequence[pulumi.Input[str]], *, sid: str
+    actions: str | Sequence[str], resources: pulumi.Input[str] | Sequence[pulumi.Input[str]], *, sid: str
 ) -> dict[str, Any]:
     """A resource-policy statement denying every request not made over TLS (`aws:SecureTransport` false):
     FSBP S3.5 / SNS.2-style transport rules for buckets, topics and queues."""
@@ -37,7 +37,7 @@ def deny_insecure_transport(
         "Effect": "Deny",
         "Principal": "*",
         "Action": actions if isinstance(actions, str) else list(actions),
-        "Resource": resources if isinstance(resources, str | pulumi.Output) else list(resources),
+        "Resource": list(resources) if isinstance(resources, list | tuple) else resources,
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
 

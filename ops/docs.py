@@ -138,7 +138,9 @@ def render_configuration() -> str:
         intro = re.sub(r"^`[^`]+`: ", "", inspect.cleandoc(model.__doc__ or ""))
         lines += [f"### {PROJECT}:{section}", "", _sentence(intro, capital=True), ""]
         lines += [f"| key | {' | '.join(ENVIRONMENTS)} | allowed | description |", "|---|" + "---|" * 5]
-        variants = {env: [(None, per_env[env][section])] for env in ENVIRONMENTS}
+        variants: dict[str, list[tuple[str | None, Any]]] = {
+            env: [(None, per_env[env][section])] for env in ENVIRONMENTS
+        }
         lines += [row.render() for row in _rows(model, "", variants)]
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -173,7 +173,10 @@ INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     },
     "aws:index/getPartition:getPartition": lambda _a, region: _partition(region),
     "aws:index/getRegion:getRegion": lambda _a, region: {
-        "id": region, "name": region, "region": region, "endpoint": f"ec2.{region}.amazonaws.com",
+        "id": region,
+        "name": region,
+        "region": region,
+        "endpoint": f"ec2.{region}.amazonaws.com",
         "description": region,
     },
     "aws:index/getAvailabilityZones:getAvailabilityZones": lambda _a, region: _availability_zones(region),
@@ -241,7 +244,8 @@ OUTPUTS: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
         "arn": f"arn:aws:sns:{region}:{MOCK_ACCOUNT_ID}:{inputs.get('name', name)}",
     },
     "aws:ecr/repository:Repository": lambda name, inputs, region: {
-        "id": inputs.get("name", name), "registryId": MOCK_ACCOUNT_ID,
+        "id": inputs.get("name", name),
+        "registryId": MOCK_ACCOUNT_ID,
         "arn": f"arn:aws:ecr:{region}:{MOCK_ACCOUNT_ID}:repository/{inputs.get('name', name)}",
         "repositoryUrl": f"{MOCK_ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{inputs.get('name', name)}",
     },
@@ -308,7 +312,8 @@ def _eks_cluster_outputs(name: str, inputs: dict[str, Any], region: str) -> dict
         "oidcIssuer": issuer,
         "oidcProviderUrl": f"https://{issuer}",
         # pulumi-eks reports a provider ARN only when it created the provider itself.
-        "oidcProviderArn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:oidc-provider/{issuer}" if inputs.get("createOidcProvider")
+        "oidcProviderArn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:oidc-provider/{issuer}"
+        if inputs.get("createOidcProvider")
         else "",
         "clusterSecurityGroupId": f"sg-{cluster}-cluster",
         "nodeSecurityGroupId": f"sg-{cluster}-node",
@@ -426,6 +431,7 @@ def read_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, 
 
 def _as_pulumi_config(raw: Mapping[str, Any]) -> dict[str, str]:
     """Config as the Pulumi runtime hands it to a program: scalars as text, structured values as JSON."""
+
     def text(value: Any) -> str:
         if isinstance(value, str):
             return value

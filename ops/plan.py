@@ -72,4 +72,3 @@ def render_releases(plan: Plan) -> list[str]:
         where = f"{meta.get('namespace', 'default')}/{meta.get('name', resource.name)}"
         lines.append(f"release: {kind} {where}: {how}, {spec.get('replicas')} replicas")
     return lines
-

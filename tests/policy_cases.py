@@ -549,8 +549,22 @@ CASES: dict[str, Case] = {
     ),
     "iam-catalog-valid": Case(
         [res(ROLE_POLICY, "p", {"policy": doc({"Effect": "Allow", "Action": SET_WEB_ACL, "Resource": "*"})})],
-        [res(ROLE_POLICY, "p", {"policy": doc({"Sid": "Waf", "Effect": "Allow", "Action": SET_WEB_ACL,
-                                               "Resource": "arn:aws:elasticloadbalancing:us-east-1:1:listener/*"})})],
+        [
+            res(
+                ROLE_POLICY,
+                "p",
+                {
+                    "policy": doc(
+                        {
+                            "Sid": "Waf",
+                            "Effect": "Allow",
+                            "Action": SET_WEB_ACL,
+                            "Resource": "arn:aws:elasticloadbalancing:us-east-1:1:listener/*",
+                        }
+                    )
+                },
+            )
+        ],
         "p policy statement Waf: elasticloadbalancing:SetWebAcl supports no resource-level permissions",
         [res(ROLE_POLICY, "p", {"policy": US})],
     ),

@@ -674,9 +674,7 @@ def test_edge_and_pods_wait_for_the_log_bucket_policy_and_the_schema(any_plan: t
     """The ALB rejects access logging to a bucket whose policy does not yet admit Elastic Load Balancing, and pods
     started before the migrations Job has run face a database without its schema (or without instances)."""
     _, plan = any_plan
-    logs_policy = next(
-        r for r in plan.by_type("aws:s3/bucketPolicy:BucketPolicy") if "-logs-" in r.inputs["bucket"]
-    )
+    logs_policy = next(r for r in plan.by_type("aws:s3/bucketPolicy:BucketPolicy") if "-logs-" in r.inputs["bucket"])
     migrations_job = plan.by_type("kubernetes:batch/v1:Job")[0]
     resources = workload_resources(plan)
     [ingress] = [r for r in resources if r.inputs.get("kind") == "Ingress"]

@@ -39,6 +39,7 @@ UNCONSTRAINED = {
     "aws:sqs/queuePolicy:QueuePolicy",  # queue URL and a policy document
 }
 
+
 def _violations(plan_of: Any, stack: str) -> list[tuple[str, str, str]]:
     result = evaluate(plan_of(stack), stack)
     return [(v.rule, v.urn.rsplit("::", 1)[-1], v.message) for v in result.violations if v.rule.startswith("aws-api")]

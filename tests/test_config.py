@@ -160,7 +160,11 @@ def test_error_message_names_the_source_file_given() -> None:
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True),
                      st.text(max_size=20))  # fmt: skip
-_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=8)  # noqa: E501
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
 _network_fields = st.fixed_dictionaries(
     {},
     optional={
@@ -203,7 +207,6 @@ def test_malformed_configs_always_raise_the_config_error(raw: dict[str, Any]) ->
 # --- property-based, near-valid: one key of a shipped stack set to something random -------------------------------
 # Garbage everywhere stops at the first field errors; a single bad key in an otherwise valid stack reaches the
 # cross-field and cross-section checks too, where an unguarded comparison would raise TypeError.
-
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

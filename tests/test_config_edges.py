@@ -340,16 +340,26 @@ def test_an_az_the_region_does_not_offer_stops_the_program_before_any_resource(o
 
 _ODD_TEXT = ["", "yes", "1.10", "١٧.٤", "１.8.1", "10.0.0.0/8", "latest", "kube-system", "a\nb", "x" * 300]
 _scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(10**12), 10**12), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=12), st.sampled_from(_ODD_TEXT),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(_ODD_TEXT),
 )
 _values = st.recursive(
-    _scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
     max_leaves=6,
 )
 _FILE_FAULTS = [
-    b"\xff\xfe\x00c\x00o", b"config:\n  a: \xe9\n", b"config: [\n", b"- 1\n", b"config: 3\n",
-    b"config:\n  a: 1\n  a: 2\n", ("config:\n  x: " + "[" * 3000).encode(),
+    b"\xff\xfe\x00c\x00o",
+    b"config:\n  a: \xe9\n",
+    b"config: [\n",
+    b"- 1\n",
+    b"config: 3\n",
+    b"config:\n  a: 1\n  a: 2\n",
+    ("config:\n  x: " + "[" * 3000).encode(),
 ]
 
 

@@ -107,7 +107,7 @@ def test_a_finding_names_the_resource_the_statement_the_action_and_what_aws_allo
                                      "Action": "sts:AssumeRole"}),
             "inlinePolicies": [{"name": "waf", "policy": policy}]}  # fmt: skip
     assert run(RULE, [res("aws:iam/role:Role", "lbc-role", role)]) == [
-        'lbc-role inline policy waf statement S: elasticloadbalancing:SetWebAcl supports no resource-level '
+        "lbc-role inline policy waf statement S: elasticloadbalancing:SetWebAcl supports no resource-level "
         'permissions; AWS allows: "Resource": "*" only'
     ]
 

@@ -164,9 +164,7 @@ def test_endpoint_service_names_follow_the_partition_in_china(plan_of) -> None:
         {
             "aws:region": "cn-north-1",
             "ai-platform:network": {"interface_endpoints": ["ecr.api", "sts", "logs"]},
-            "ai-platform:api": {
-                "certificate_arn": CHINA_CERTIFICATE
-            },
+            "ai-platform:api": {"certificate_arn": CHINA_CERTIFICATE},
         },
     )
     names = {r.inputs["serviceName"] for r in plan.by_type("aws:ec2/vpcEndpoint:VpcEndpoint")}

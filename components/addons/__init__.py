@@ -154,7 +154,6 @@ class Addons(PlatformComponent):
             }
         )
 
-
     def _readiness(self, installed: dict[str, Installed]) -> None:
         """What a consumer of each capability waits for, so it waits for that add-on only (never for the whole
         component, which would make it wait for every chart). Empty when the add-on is switched off.

@@ -13,9 +13,7 @@ if TYPE_CHECKING:
     from components.addons import AddonsArgs
 
 
-def install(
-    parent: PlatformComponent, name: str, args: AddonsArgs, *, namespace: k8s.core.v1.Namespace
-) -> Installed:
+def install(parent: PlatformComponent, name: str, args: AddonsArgs, *, namespace: k8s.core.v1.Namespace) -> Installed:
     """Declare the Argo Rollouts chart under `parent`, in `namespace` (its CRDs kept on uninstall)."""
     addon = args.config.argo_rollouts
     installed = chart(

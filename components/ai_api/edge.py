@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
@@ -34,13 +34,13 @@ MANAGED_RULE_GROUPS = (
 )
 
 
-def _visibility(metric_name: str) -> dict[str, Any]:
+def _visibility(metric_name: str) -> aws.wafv2.WebAclVisibilityConfigArgsDict:
     return {"cloudwatch_metrics_enabled": True, "sampled_requests_enabled": True, "metric_name": metric_name[:128]}
 
 
-def waf_rules(name: str, waf: ApiWafConfig, blocklist_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
+def waf_rules(name: str, waf: ApiWafConfig, blocklist_arn: pulumi.Input[str]) -> list[aws.wafv2.WebAclRuleArgsDict]:
     """Blocklist first, then the per-IP rate limit, then the AWS managed rule groups (metrics named after `name`)."""
-    rules: list[dict[str, Any]] = [
+    rules: list[aws.wafv2.WebAclRuleArgsDict] = [
         {
             "name": "blocklist",
             "priority": 0,
@@ -63,7 +63,10 @@ def waf_rules(name: str, waf: ApiWafConfig, blocklist_arn: pulumi.Input[str]) ->
         },
     ]
     for priority, group in enumerate(MANAGED_RULE_GROUPS, start=2):
-        statement: dict[str, Any] = {"name": group, "vendor_name": "AWS"}
+        statement: aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgsDict = {
+            "name": group,
+            "vendor_name": "AWS",
+        }
         if group == "AWSManagedRulesCommonRuleSet" and waf.common_rules_count_only:
             statement["rule_action_overrides"] = [
                 {"name": rule, "action_to_use": {"count": {}}} for rule in waf.common_rules_count_only

@@ -18,4 +18,3 @@ LABELS = {**SELECTOR, "app.kubernetes.io/part-of": PROJECT, "app.kubernetes.io/m
 def flags_path(stack: str) -> str:
     """The SSM Parameter Store path of the ai-api feature flags of a stack."""
     return f"/{PROJECT}/{stack}/{APP}/flags"
-

@@ -54,7 +54,7 @@ def _is_bootstrap(resource_type: str, props: Mapping[str, Any]) -> bool:
     severity=CRITICAL,
     remediation=(
         "Keep endpoint_public_access off and reach the private endpoint through cluster.deployer_cidrs or "
-        "cluster.deployer_security_group_ids (README \"First deployment\"); for the first run only, "
+        'cluster.deployer_security_group_ids (README "First deployment"); for the first run only, '
         "cluster.bootstrap_public_access_cidrs opens it to your /32 and tags the cluster. Mandatory in every "
         "environment, dev included: Security Hub EKS.1 and CIS EKS 5.4.2 fail any public endpoint, allow-listed or "
         "not, a dev cluster's API is as exposed as any other, and the deployer paths serve every environment."
@@ -91,7 +91,7 @@ def eks_endpoint_not_public(resource_type: str, props: Mapping[str, Any], _confi
     remediation=(
         "Once cluster.deployer_cidrs or cluster.deployer_security_group_ids reach the private endpoint, delete "
         "cluster.bootstrap_public_access_cidrs from the stack file and run `pulumi up` from the deployer path (README "
-        "\"First deployment\", step 6)."
+        '"First deployment", step 6).'
     ),
     controls=("FSBP EKS.1", "CIS EKS 5.4.2"),
     # A reminder, not a gate: an unknown tag or flag says nothing either way.

@@ -301,7 +301,7 @@ def _resource_findings(statement: Mapping[str, Any], named: list[str], actions: 
         if not denoted or negated or "*" in arns:
             continue
         if not formats and "*" not in action:
-            yield f"{action} supports no resource-level permissions; AWS allows: \"Resource\": \"*\" only"
+            yield f'{action} supports no resource-level permissions; AWS allows: "Resource": "*" only'
         elif formats and not any(arn_matches(arn, f) for arn in arns for f in formats):
             yield f"{action} acts on none of {_shown(arns)}; AWS allows: {_shown(sorted(formats))}"
     formats_of_all = {f for a in actions for f in facts(a).arn_formats}
@@ -348,7 +348,7 @@ def policy_documents(resource_type: str, props: Mapping[str, Any]) -> Iterator[t
     severity=HIGH,
     remediation=(
         "Use the action's documented resource types (Service Authorization Reference); grant actions without "
-        "resource-level permissions on \"*\" (narrow them with supported condition keys instead); drop unknown "
+        'resource-level permissions on "*" (narrow them with supported condition keys instead); drop unknown '
         "actions and condition keys."
     ),
     controls=("IAM Access Analyzer policy validation",),

@@ -211,10 +211,11 @@ def k8s_run_as_non_root(resource_type: str, props: Mapping[str, Any], config: Ma
                 yield f"container {name} does not set runAsNonRoot: true"
             for key, what, setting in (("runAsUser", "uid", "minimumUid"), ("runAsGroup", "gid", "minimumGid")):
                 minimum = int(config[setting])
-                if effective[key] is None:
+                value = effective[key]
+                if value is None:
                     yield f"container {name} sets no {key} (the image's {what} applies); at least {minimum}"
-                elif int(effective[key]) < minimum:
-                    yield f"container {name} runs as {what} {effective[key]}; at least {minimum}"
+                elif int(value) < minimum:
+                    yield f"container {name} runs as {what} {value}; at least {minimum}"
 
 
 @resource_rule(

@@ -31,7 +31,9 @@ PRIVATE_NETWORKS = tuple(ipaddress.ip_network(cidr) for cidr in PRIVATE_RANGES)
 def _is_private(cidr: str) -> bool:
     """True for a network inside a private range (malformed text raises ValueError: the rule fails closed)."""
     network = ipaddress.ip_network(cidr, strict=False)
-    return any(network.version == private.version and network.subnet_of(private) for private in PRIVATE_NETWORKS)
+    return any(
+        network.network_address in private and network.broadcast_address in private for private in PRIVATE_NETWORKS
+    )
 
 
 def _ingress_problems(rule: Mapping[str, Any], public_lb: bool) -> Iterable[str]:

@@ -65,8 +65,7 @@ STATEFUL_TYPES = (
     description=f"Every taggable resource carries the mandatory tags ({', '.join(MANDATORY_TAG_KEYS)}).",
     severity=MEDIUM,
     remediation=(
-        "Declare the resource under the Platform component: lib/tagging.py adds the tags; never build outside "
-        "it."
+        "Declare the resource under the Platform component: lib/tagging.py adds the tags; never build outside it."
     ),
     controls=("FSBP EKS.6", "FSBP RDS.28", "FSBP EC2.33"),
     on_unknown="pass",
