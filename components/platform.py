@@ -19,6 +19,7 @@ from components.database import Database, DatabaseArgs
 from components.identity import Identity, IdentityArgs
 from components.migrations import DatabaseMigrations, DatabaseMigrationsArgs
 from components.network import Network, NetworkArgs
+from components.observability import Observability, ObservabilityArgs
 from components.storage import Storage, StorageArgs
 from config import PROJECT, StackConfig, StackConfigError
 from lib.aws import AwsContext
@@ -148,6 +149,32 @@ class Platform(PlatformComponent):
                 depends_on=[self.cluster],
             ),
         )
+
+        # Watching the platform: metrics, alert rules and routing, logs and traces in the cluster; the release
+        # analyses of the workload query this Prometheus.
+        self.observability: Observability | None = None
+        if config.observability.enabled:
+            self.observability = Observability(
+                f"{name}-observability",
+                ObservabilityArgs(
+                    config=config.observability,
+                    stack=config.stack,
+                    cluster_name=cluster_name,
+                    kubernetes_version=self.cluster.kubernetes_version,
+                    oidc_provider_arn=self.cluster.oidc_provider_arn,
+                    oidc_issuer=self.cluster.oidc_issuer,
+                    logs_kms_key_arn=self.identity.key_arns["logs"],
+                    secrets_path_prefix=self.addons.secrets_path_prefix,
+                    cluster_secret_store_name=self.addons.cluster_secret_store_name,
+                    storage_class=self.addons.storage_class_name,
+                    aws=aws_ctx,
+                    secrets_ready=self.addons.secrets_ready,
+                ),
+                self.child_opts(
+                    providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider},
+                    depends_on=[self.cluster],
+                ),
+            )
 
         # The data layer: buckets first (backups cover them), then the database, then the backup plan over both.
         self.storage = Storage(

@@ -45,6 +45,15 @@ DEV: dict[str, Any] = {
         "monthly_retention_days": 90, "monthly_cold_storage_after_days": None, "continuous_backup": False,
         "vault_lock_mode": "none", "protect": False,
     },
+    # One of each, short retention, nobody paged; every trace kept (little traffic).
+    "observability": {
+        "prometheus": {"replicas": 1, "retention_days": 3, "storage_gib": 20},
+        "alertmanager": {"replicas": 1},
+        "grafana": {"replicas": 1},
+        "routing": {"pagerduty": False},
+        "logs": {"retention_days": 30},
+        "traces": {"sampling_ratio": 1.0},
+    },
     "api": {
         "strategy": "rolling", "replicas": 1, "hpa": {"min_replicas": 1, "max_replicas": 3},
         "zone_spread": "ScheduleAnyway", "settings": {"LOG_LEVEL": "debug"},
@@ -73,6 +82,13 @@ STAGING: dict[str, Any] = {
     "backup": {
         "hourly_retention_days": 1, "daily_retention_days": 14, "weekly_retention_days": 60,
         "monthly_retention_days": 180, "vault_lock_mode": "governance",
+    },
+    "observability": {
+        "prometheus": {"replicas": 1, "retention_days": 7, "storage_gib": 50},
+        "alertmanager": {"replicas": 2},
+        "grafana": {"replicas": 1},
+        "logs": {"retention_days": 90},
+        "traces": {"sampling_ratio": 0.2},
     },
     "api": {
         "strategy": "blue-green", "replicas": 2, "hpa": {"min_replicas": 2, "max_replicas": 6},

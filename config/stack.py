@@ -16,6 +16,7 @@ from config.database import DatabaseConfig
 from config.errors import FieldError
 from config.identity import IdentityConfig
 from config.network import NetworkConfig
+from config.observability import ObservabilityConfig
 from config.storage import StorageConfig
 from config.types import PROJECT, Environment, Section, check_region, check_tags
 
@@ -36,6 +37,7 @@ class StackConfig(Section):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     backup: BackupConfig = Field(default_factory=BackupConfig)
+    observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     api: ApiConfig | None = Field(
         None, description="`ai-platform:api`: the ai-api workload; a stack without this section runs no workload."
     )

@@ -287,7 +287,7 @@ def test_a_key_without_namespace_is_the_projects_as_pulumi_reads_it() -> None:
     assert only({**raw, "netwrok": {}}) == (
         "Pulumi.prod.yaml: ai-platform:netwrok: unknown key; allowed: ai-platform:addons, ai-platform:api, "
         "ai-platform:backup, ai-platform:cluster, ai-platform:database, ai-platform:environment, "
-        "ai-platform:identity, ai-platform:network, ai-platform:storage, ai-platform:tags"
+        "ai-platform:identity, ai-platform:network, ai-platform:observability, ai-platform:storage, ai-platform:tags"
     )
 
 

@@ -106,6 +106,7 @@ class Addons(PlatformComponent):
         config = args.config
         self.secrets_path_prefix: str = args.secrets_path_prefix
         self.storage_class = default_storage_class(self, name)
+        self.storage_class_name = DEFAULT_STORAGE_CLASS
         self.namespaces = controller_namespaces(self, name, config, args.kubernetes_version)
 
         # Each add-on in install order; a switched-off add-on declares nothing, AWS side included.
@@ -146,7 +147,7 @@ class Addons(PlatformComponent):
                     key: [resource.urn for resource in getattr(self, key)]
                     for key in ("secrets_ready", "load_balancer_ready", "rollouts_ready", "capacity_ready", "vpa_ready")
                 },
-                "storage_class": DEFAULT_STORAGE_CLASS,
+                "storage_class_name": self.storage_class_name,
                 "cluster_secret_store_name": self.cluster_secret_store_name,
                 "secrets_path_prefix": self.secrets_path_prefix,
                 "argo_rollouts_enabled": self.argo_rollouts_enabled,

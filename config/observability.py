@@ -1,0 +1,130 @@
+"""`ai-platform:observability`: metrics, alerting and its routing, logs and traces of the stack."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+from config.addons import ChartVersion
+from config.types import LogRetentionDays, Section
+
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_SLACK_CHANNEL = re.compile(r"^#[a-z0-9][a-z0-9._-]{0,79}$")
+_GO_DURATION = re.compile(r"^([0-9]+h)?([0-9]+m)?$")
+
+
+def _check_email(address: str) -> str:
+    """Allowed: an e-mail address, e.g. oncall@example.com."""
+    if not _EMAIL.fullmatch(address):
+        raise ValueError(f"{address!r} is not an e-mail address; allowed: e.g. oncall@example.com")
+    return address
+
+
+def _check_phone(number: str) -> str:
+    """Allowed: a phone number in E.164 form, e.g. +14155550100."""
+    if not _E164.fullmatch(number):
+        raise ValueError(f"{number!r} is not an E.164 phone number; allowed: + and 7-15 digits, e.g. +14155550100")
+    return number
+
+
+def _check_slack_channel(channel: str) -> str:
+    """Allowed: a Slack channel name with its #, lowercase, e.g. #ai-platform-alerts."""
+    if not _SLACK_CHANNEL.fullmatch(channel):
+        raise ValueError(f"{channel!r} is not a Slack channel; allowed: # then lowercase letters, digits, . _ -")
+    return channel
+
+
+def _check_interval(text: str) -> str:
+    """Allowed: an Alertmanager duration in hours and minutes, e.g. 30m, 4h, 1h30m."""
+    if not text or not _GO_DURATION.fullmatch(text):
+        raise ValueError(f"{text!r} is not a duration; allowed: hours and minutes, e.g. 30m, 4h, 1h30m")
+    return text
+
+
+Email = Annotated[str, AfterValidator(_check_email)]
+PhoneNumber = Annotated[str, AfterValidator(_check_phone)]
+Interval = Annotated[str, AfterValidator(_check_interval)]
+
+
+class PrometheusSettings(Section):
+    """Prometheus of the kube-prometheus-stack: how many, how long it keeps data, on how much gp3 storage."""
+
+    replicas: int = Field(2, ge=1, le=3, description="Prometheus replicas; 2 is an HA pair, each scraping everything.")
+    retention_days: int = Field(15, ge=1, le=365, description="Days of metrics kept on each replica's volume.")
+    storage_gib: int = Field(
+        100, ge=10, le=16384, description="gp3 volume per replica (retention also stops at 85% of it)."
+    )
+    scrape_interval_seconds: int = Field(30, ge=10, le=300, description="Default scrape and rule evaluation interval.")
+    remote_write_amp: bool = Field(
+        False,
+        description="Also remote-write to an Amazon Managed Service for Prometheus workspace (created, with an IRSA "
+        "role limited to it): long-term metrics outside the cluster.",
+    )
+
+
+class AlertmanagerSettings(Section):
+    """Alertmanager of the kube-prometheus-stack (a gossiping cluster that deduplicates notifications)."""
+
+    replicas: int = Field(3, ge=1, le=5, description="Alertmanager replicas (3 survive the loss of one zone).")
+    storage_gib: int = Field(10, ge=1, le=1024, description="gp3 volume per replica (silences, notification log).")
+
+
+class GrafanaSettings(Section):
+    """Grafana: dashboards from the repository, never exposed publicly (port-forward or an internal ALB)."""
+
+    replicas: int = Field(2, ge=1, le=3, description="Grafana replicas.")
+
+
+class RoutingSettings(Section):
+    """Who hears about an alert: critical pages (PagerDuty, status page, SMS), warning goes to Slack, info by e-mail.
+
+    Receiver secrets (PagerDuty routing key, Slack webhook URL, SMTP password, status-page webhook URL) live in AWS
+    Secrets Manager under the stack's secrets prefix (`ai-platform/<stack>/observability/...`), synced into the
+    cluster by external-secrets: never in this file, the state or a manifest."""
+
+    pagerduty: bool = Field(True, description="Critical alerts page through PagerDuty (Events API v2 routing key).")
+    status_page_webhook: bool = Field(
+        False, description="Critical alerts also go to the status page's incoming webhook."
+    )
+    slack_channel: Annotated[str, AfterValidator(_check_slack_channel)] = Field(
+        "#ai-platform-alerts", description="Slack channel for warning alerts (incoming-webhook URL from the secret)."
+    )
+    email_to: tuple[Email, ...] = Field((), max_length=10, description="Addresses receiving info alerts.")
+    email_from: Email = Field("alerts@example.com", description="Sender of alert e-mails (a verified SES identity).")
+    sms_numbers: tuple[PhoneNumber, ...] = Field(
+        (), max_length=10, description="Phone numbers that also get critical CloudWatch alarms by SMS (SNS)."
+    )
+    repeat_interval_critical: Interval = Field("1h", description="Resend an unresolved critical alert after this.")
+    repeat_interval_warning: Interval = Field("4h", description="Resend an unresolved warning alert after this.")
+    repeat_interval_info: Interval = Field("24h", description="Resend an unresolved info alert after this.")
+
+
+class LogsSettings(Section):
+    """Container logs shipped by Fluent Bit to CloudWatch Logs groups the program declares (KMS, retention)."""
+
+    retention_days: LogRetentionDays = Field(365, description="Retention of the container log groups.")
+
+
+class TracesSettings(Section):
+    """Traces: an OpenTelemetry collector receives OTLP from the ai-api and exports to AWS X-Ray."""
+
+    sampling_ratio: float = Field(0.05, gt=0, le=1, description="Share of traces kept (head sampling), 0-1.")
+
+
+class ObservabilityConfig(Section):
+    """`ai-platform:observability`: Prometheus, Alertmanager and Grafana (kube-prometheus-stack), alert rules and
+    routing, CloudWatch alarms and dashboards, container logs (Fluent Bit) and traces (OpenTelemetry, X-Ray)."""
+
+    enabled: bool = Field(True, description="Deploy the observability stack (the release analyses need it).")
+    kube_prometheus_stack_version: ChartVersion = Field(
+        "0.0.0", description="Exact kube-prometheus-stack chart version (prometheus-community)."
+    )
+    prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings, description="Prometheus.")
+    alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings, description="Alertmanager.")
+    grafana: GrafanaSettings = Field(default_factory=GrafanaSettings, description="Grafana.")
+    routing: RoutingSettings = Field(default_factory=RoutingSettings, description="Alert routing.")
+    logs: LogsSettings = Field(default_factory=LogsSettings, description="Container logs.")
+    traces: TracesSettings = Field(default_factory=TracesSettings, description="Traces.")
