@@ -281,6 +281,11 @@ class Platform(PlatformComponent):
                     capacity_ready=[self.cluster, *self.addons.capacity_ready],
                     schema_ready=[self.migrations] if self.migrations else [],
                     vpa_ready=self.addons.vpa_ready,
+                    # The release analyses query the observability stack's Prometheus, which scrapes the pods (the
+                    # ServiceMonitor waits for its CRDs; the network policy admits it from its namespace).
+                    prometheus_address=self.observability.prometheus_address if self.observability else None,
+                    monitoring_namespace=self.observability.namespace if self.observability else None,
+                    monitoring_ready=self.observability.monitoring_ready if self.observability else (),
                 ),
                 self.child_opts(providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider}),
             )

@@ -88,13 +88,6 @@ def _check_certificate_arn(arn: str) -> str:
     return arn
 
 
-def _check_prometheus_address(url: str) -> str:
-    """Allowed: http(s)://host[:port][/path]."""
-    if not isinstance(url, str) or not re.fullmatch(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9_./-]*)?", url):
-        raise ValueError(f"{url!r} is not a Prometheus URL; allowed: http(s)://host[:port][/path]")
-    return url.rstrip("/")
-
-
 def _check_settings(settings: dict[str, str]) -> dict[str, str]:
     """Allowed: map of environment-variable names ([A-Z][A-Z0-9_]*) to text; no secret-looking names (PASSWORD,
     TOKEN, ...)."""
@@ -232,7 +225,8 @@ class ApiBlueGreenConfig(Section):
 
 
 class ApiAnalysisConfig(Section):
-    """The Prometheus analysis that gates canary steps and blue-green promotion."""
+    """The Prometheus analysis that gates canary steps and blue-green promotion; it queries the observability stack's
+    Prometheus (`ai-platform:observability`), which scrapes the pods' `/metrics` on the metrics port."""
 
     interval_seconds: int = Field(60, ge=15, le=600, description="Time between measurements.")
     failure_limit: int = Field(1, ge=0, le=10, description="Failed measurements tolerated before aborting.")
@@ -286,7 +280,8 @@ class ApiConfig(Section):
     """`ai-platform:api`: the ai-api workload, its release strategy, edge (ALB, TLS, WAF) and image.
 
     Optional: a stack without this section runs the platform alone. With it, `image` (a tag or a digest),
-    `domain_name` and `certificate_arn` must be set; `blue-green` and `canary` need Argo Rollouts, and the workload
+    `domain_name` and `certificate_arn` must be set; `blue-green` and `canary` need Argo Rollouts and the observability
+    stack (their analyses query its Prometheus), and the workload
     needs the load balancer controller and external-secrets add-ons.
     """
 
@@ -305,12 +300,6 @@ class ApiConfig(Section):
     canary: ApiCanaryConfig = Field(default_factory=ApiCanaryConfig, description="`canary` strategy settings.")
     blue_green: ApiBlueGreenConfig = Field(default_factory=ApiBlueGreenConfig, description="`blue-green` settings.")
     analysis: ApiAnalysisConfig = Field(default_factory=ApiAnalysisConfig, description="Release analysis thresholds.")
-    prometheus_address: Annotated[str, AfterValidator(_check_prometheus_address)] = Field(
-        "http://prometheus-operated.monitoring.svc:9090", description="Prometheus the analysis queries."
-    )
-    monitoring_namespace: Annotated[str, AfterValidator(_check_namespace)] = Field(
-        "monitoring", description="Namespace whose pods may scrape the ai-api pods (network policy)."
-    )
     domain_name: Annotated[str, AfterValidator(_check_hostname)] = Field(
         description="Public host name the ALB serves; point its DNS record at the ALB (kubectl get ingress -n ai-api)."
     )

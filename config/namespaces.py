@@ -1,6 +1,7 @@
-"""The Kubernetes namespaces the platform itself owns: where each add-on's controller runs and where the schema
-migrations run. The components create them from these names and the config refuses them for the workload, so the
-ai-api can never share (and, on deletion, take down) a namespace the platform depends on."""
+"""The Kubernetes namespaces the platform itself owns: where each add-on's controller runs, where the schema
+migrations run and where the observability stack runs. The components create them from these names and the config
+refuses them for the workload, so the ai-api can never share (and, on deletion, take down) a namespace the platform
+depends on."""
 
 from __future__ import annotations
 
@@ -15,9 +16,22 @@ ADDON_NAMESPACES: dict[str, str] = {
 }
 # Namespace of the database-migrations Job, its Secret and ConfigMap (components/migrations.py).
 MIGRATIONS_NAMESPACE = "platform-db"
+# Namespace of the metrics stack (Prometheus, Alertmanager, Grafana, the operator, kube-state-metrics): Pod Security
+# `restricted`. Its own namespace for node-exporter, the one DaemonSet that needs the node's network, PID namespace
+# and filesystem (Pod Security `privileged`), so nothing else of the stack runs unconfined.
+MONITORING_NAMESPACE = "monitoring"
+NODE_EXPORTER_NAMESPACE = "node-exporter"
 # Namespaces every Kubernetes cluster has.
 KUBERNETES_NAMESPACES: tuple[str, ...] = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 RESERVED_NAMESPACES: tuple[str, ...] = tuple(
-    sorted({*KUBERNETES_NAMESPACES, *ADDON_NAMESPACES.values(), MIGRATIONS_NAMESPACE})
+    sorted(
+        {
+            *KUBERNETES_NAMESPACES,
+            *ADDON_NAMESPACES.values(),
+            MIGRATIONS_NAMESPACE,
+            MONITORING_NAMESPACE,
+            NODE_EXPORTER_NAMESPACE,
+        }
+    )
 )

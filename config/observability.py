@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from config.addons import ChartVersion
-from config.types import LogRetentionDays, Section
+from config.errors import FieldError
+from config.types import CpuQuantity, LogRetentionDays, MemoryQuantity, Section, cpu_millicores, memory_bytes
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -63,6 +64,21 @@ class PrometheusSettings(Section):
         description="Also remote-write to an Amazon Managed Service for Prometheus workspace (created, with an IRSA "
         "role limited to it): long-term metrics outside the cluster.",
     )
+    cpu_request: CpuQuantity = Field("500m", description="CPU request of each Prometheus replica.")
+    memory_request: MemoryQuantity = Field(
+        "2Gi", description="Memory request of each Prometheus replica (its working set grows with active series)."
+    )
+    memory_limit: MemoryQuantity = Field("4Gi", description="Memory limit of each Prometheus replica.")
+
+    @model_validator(mode="after")
+    def _check(self) -> PrometheusSettings:
+        if memory_bytes(self.memory_request) > memory_bytes(self.memory_limit):
+            raise FieldError(
+                "memory_request", f"{self.memory_request} exceeds memory_limit {self.memory_limit}; allowed: <= it"
+            )
+        if cpu_millicores(self.cpu_request) <= 0:
+            raise FieldError("cpu_request", f"{self.cpu_request} reserves no CPU; allowed: more than 0, e.g. 500m")
+        return self
 
 
 class AlertmanagerSettings(Section):
@@ -120,7 +136,7 @@ class ObservabilityConfig(Section):
 
     enabled: bool = Field(True, description="Deploy the observability stack (the release analyses need it).")
     kube_prometheus_stack_version: ChartVersion = Field(
-        "0.0.0", description="Exact kube-prometheus-stack chart version (prometheus-community)."
+        "88.5.3", description="Exact kube-prometheus-stack chart version (prometheus-community)."
     )
     prometheus: PrometheusSettings = Field(default_factory=PrometheusSettings, description="Prometheus.")
     alertmanager: AlertmanagerSettings = Field(default_factory=AlertmanagerSettings, description="Alertmanager.")

@@ -1,5 +1,6 @@
 """`StackConfig`: every section together, and the rules that span sections (AZs in the region, Karpenter vs the
-Kubernetes version, backup retention, what the ai-api needs from the environment and the add-ons)."""
+Kubernetes version, backup retention, what observability and the ai-api need from the environment and the
+add-ons)."""
 
 from __future__ import annotations
 
@@ -67,6 +68,12 @@ class StackConfig(Section):
                 f"{self.database.backup_retention_days} days differs from backup.daily_retention_days "
                 f"{self.backup.daily_retention_days} while backup.continuous_backup is on; allowed: the same value",
             )
+        if self.observability.enabled and not self.addons.external_secrets.enabled:
+            raise FieldError(
+                "observability.enabled",
+                "Grafana's admin password reaches the cluster through external-secrets but ai-platform:addons."
+                "external_secrets.enabled is false; allowed: false, or enable addons.external_secrets",
+            )
         if self.api is not None:
             self._check_api(self.api)
         return self
@@ -101,6 +108,12 @@ class StackConfig(Section):
                 "api.strategy",
                 f"{api.strategy!r} needs Argo Rollouts but ai-platform:addons.argo_rollouts.enabled is false; "
                 "allowed: 'rolling', or enable addons.argo_rollouts",
+            )
+        if api.strategy != "rolling" and not self.observability.enabled:
+            raise FieldError(
+                "api.strategy",
+                f"{api.strategy!r} releases are judged by Prometheus analysis but ai-platform:observability.enabled "
+                "is false; allowed: 'rolling', or enable observability",
             )
         if not self.addons.external_secrets.enabled:
             raise FieldError(

@@ -19,8 +19,8 @@ Output is deterministic (sorted keys and paths, fixed indentation).
     python scripts/chart_values.py --chart NAME --from DIR/NAME/values.yaml   # one chart from a local copy
     python scripts/chart_values.py --check [--from ...]  # exit 1 if the shipped files are not what it generates
 
-To move a chart to a new version: bump it in config/addons.py, update its entry in `CHARTS` (version, commit whose
-Chart.yaml has that version, blob of its values.yaml) and rerun.
+To move a chart to a new version: bump it in config/addons.py (config/observability.py for kube-prometheus-stack),
+update its entry in `CHARTS` (version, commit whose Chart.yaml has that version, blob of its values.yaml) and rerun.
 """
 
 from __future__ import annotations
@@ -112,6 +112,13 @@ CHARTS: tuple[ChartValuesSource, ...] = (
         "argo-rollouts", "2.40.1", "https://argoproj.github.io/argo-helm argo-rollouts",
         "argoproj/argo-helm", "argo-rollouts-2.40.1", "5636e15e1c79be7532a483cefab45e0369f3d46a",
         "charts/argo-rollouts", "0cfafb31621e",
+    ),
+    ChartValuesSource(
+        "kube-prometheus-stack", "88.5.3",
+        "https://prometheus-community.github.io/helm-charts kube-prometheus-stack",
+        "prometheus-community/helm-charts", "kube-prometheus-stack-88.5.3", "ea930baeebeba39f56d6b44e351f23b2a072a600",
+        "charts/kube-prometheus-stack", "958534f2d676",
+        note="subcharts (grafana, kube-state-metrics, prometheus-node-exporter) are open: their keys are their own",
     ),
 )  # fmt: skip
 

@@ -193,7 +193,10 @@ def test_hpa_and_resources_follow_config() -> None:
 def test_probes_resources_and_port(any_plan: tuple[str, Plan]) -> None:
     _, plan = any_plan
     c = container(plan)
-    assert c["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert c["ports"] == [
+        {"name": "http", "containerPort": 8080, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9090, "protocol": "TCP"},
+    ]
     assert c["resources"] == {
         "requests": {"cpu": "250m", "memory": "512Mi"},
         "limits": {"cpu": "500m", "memory": "1Gi"},
@@ -383,7 +386,13 @@ def test_network_policies_deny_by_default_and_allow_only_alb_dns_database_and_ht
     database = sorted(plan.by_name(f"prod-network-database-us-east-1{z}").inputs["cidrBlock"] for z in "abc")
     ingress = policies["ai-api-allow-ingress"]["ingress"]
     assert sorted(p["ipBlock"]["cidr"] for p in ingress[0]["from"]) == public
-    assert all(rule["ports"] == [{"protocol": "TCP", "port": 8080}] for rule in ingress)
+    assert ingress[0]["ports"] == [{"protocol": "TCP", "port": 8080}]
+    # Prometheus, from the monitoring namespace, reaches the metrics port only (and the ALB never does).
+    assert ingress[1] == {
+        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}],
+        "ports": [{"protocol": "TCP", "port": 9090}],
+    }
+    assert len(ingress) == 2
     egress = policies["ai-api-allow-egress"]["egress"]
     ports = [sorted((p["protocol"], p["port"]) for p in rule["ports"]) for rule in egress]
     assert ports == [[("TCP", 53), ("UDP", 53)], [("TCP", 5432)], [("TCP", 443)]]
@@ -442,7 +451,7 @@ def test_prod_canary_goes_5_25_50_100_with_pauses_alb_weights_and_analysis() -> 
     assert set(metrics) == {"success-rate", "latency-p99"}
     for metric in metrics.values():
         prometheus = metric["provider"]["prometheus"]
-        assert prometheus["address"] == "http://prometheus-operated.monitoring.svc:9090"
+        assert prometheus["address"] == "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"
         assert 'rollouts_pod_template_hash="{{args.revision-hash}}"' in prometheus["query"]
         assert "count" not in metric  # background analysis runs until the rollout completes
     assert "histogram_quantile(0.99" in metrics["latency-p99"]["provider"]["prometheus"]["query"]
@@ -451,20 +460,14 @@ def test_prod_canary_goes_5_25_50_100_with_pauses_alb_weights_and_analysis() -> 
     assert workload(plan)["spec"]["progressDeadlineAbort"] is True
 
 
-def test_prometheus_address_and_thresholds_are_config() -> None:
+def test_thresholds_are_config_and_the_analysis_queries_the_observability_prometheus() -> None:
     plan = build_plan(
         "prod",
-        {
-            "ai-platform:api": {
-                "prometheus_address": "http://prometheus.observability.svc:9090",
-                "analysis": {"success_rate_min": 0.995},
-                "canary": {"pause_minutes": [2, 5, 15]},
-            }
-        },
+        {"ai-platform:api": {"analysis": {"success_rate_min": 0.995}, "canary": {"pause_minutes": [2, 5, 15]}}},
     )
     template = objects(plan)[("AnalysisTemplate", "ai-api-canary")]["spec"]
     assert {m["provider"]["prometheus"]["address"] for m in template["metrics"]} == {
-        "http://prometheus.observability.svc:9090"
+        "http://kube-prometheus-stack-prometheus.monitoring.svc:9090"  # the chart's Service (fullnameOverride)
     }
     assert "result[0] >= 0.995" in template["metrics"][0]["successCondition"]
     steps = workload(plan)["spec"]["strategy"]["canary"]["steps"]
@@ -632,7 +635,7 @@ def test_progressive_strategies_need_argo_rollouts() -> None:
         ({"pre_stop_sleep_seconds": 60}, "pre_stop_sleep_seconds", "leaves no time to shut down"),
         ({"rolling": {"max_surge": 0, "max_unavailable": "0%"}}, "rolling.max_surge", "both 0"),
         ({"pdb_max_unavailable": "150%"}, "pdb_max_unavailable", "not a count or a percentage"),
-        ({"prometheus_address": "prometheus:9090"}, "prometheus_address", "not a Prometheus URL"),
+        ({"prometheus_address": "http://prometheus:9090"}, "prometheus_address", "unknown key; allowed:"),
         ({"waf": {"common_rules_count_only": ["NoSuchRule"]}}, "waf.common_rules_count_only", "not in the common"),
         ({"ssl_policy": "ELBSecurityPolicy-2016-08"}, "ssl_policy", "not a valid choice"),
         ({"domian_name": "x.example.com"}, "domian_name", "unknown key; allowed:"),

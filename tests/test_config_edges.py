@@ -205,7 +205,7 @@ def test_a_missing_required_key_says_what_it_takes() -> None:
         ("api", {"resources": {"requests": {"cpu": "٢٥٠m"}}}, "api.resources.requests.cpu"),
         ("api", {"pdb_max_unavailable": "٥0%"}, "api.pdb_max_unavailable"),
         ("api", {"secret_refresh_interval": "１5m"}, "api.secret_refresh_interval"),
-        ("api", {"prometheus_address": "http://prom:９090"}, "api.prometheus_address"),
+        ("api", {"analysis": {"request_metric": "http_requests_totａl"}}, "api.analysis.request_metric"),
         ("api", {"image": {"tag": "１.4.2"}}, "api.image.tag"),
         ("api", {"certificate_arn": "arn:aws:acm:us-east-1:١٢٣456789012:certificate/"
                                     "0b7e2c1a-4d5f-4a8e-9c3b-1f2d3e4a5b6c"}, "api.certificate_arn"),

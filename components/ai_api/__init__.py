@@ -4,10 +4,11 @@ In its own namespace (Pod Security Admission `restricted`): a service account bo
 the model bucket and the stack's feature flags (SSM) and sign in to the database as `ai_app`, and nothing else;
 settings in a ConfigMap; the pods (restricted security context as a UID/GID >= 10000, probes, spread over zones and
 nodes, graceful termination) run as a Deployment (`rolling`) or an Argo Rollouts `Rollout` (`blue-green`, `canary`
-with ALB traffic splitting and Prometheus analysis). In front: Services, an ALB Ingress (HTTPS only, modern TLS,
-access logs, WAF), and around them an HPA, a PodDisruptionBudget, default-deny NetworkPolicies and, with the VPA
-add-on, a recommendation-only VerticalPodAutoscaler. AWS side: the ECR repository (immutable tags, scan on push,
-KMS) and the WAF web ACL (AWS managed rules, rate limit, blocklist IP set, logging).
+with ALB traffic splitting and Prometheus analysis, querying the observability stack's Prometheus, which scrapes
+the pods' `/metrics` on a port of their own through a ServiceMonitor). In front: Services, an ALB Ingress (HTTPS
+only, modern TLS, access logs, WAF), and around them an HPA, a PodDisruptionBudget, default-deny NetworkPolicies
+and, with the VPA add-on, a recommendation-only VerticalPodAutoscaler. AWS side: the ECR repository (immutable
+tags, scan on push, KMS) and the WAF web ACL (AWS managed rules, rate limit, blocklist IP set, logging).
 
 Database access: IAM database authentication as `ai_app`, the least-privilege role the migrations create (rows of
 the `ai` schema, never its definition). The workload role may `rds-db:connect` as exactly
@@ -63,6 +64,10 @@ class AiApiArgs:
     database_cidrs: the database subnets' CIDRs (network policy egress to PostgreSQL).
     argo_rollouts_enabled: whether the Rollout CRDs exist (blue-green and canary need them).
     alb_tags: tags the load balancer controller puts on the ALB and its target groups (default none).
+    prometheus_address: the Prometheus the release analyses query (the observability stack's); None without
+        observability, which only the `rolling` strategy allows.
+    monitoring_namespace: where Prometheus runs: the network policy admits it to the pods' metrics port (none
+        admitted when None).
 
     Ordering (default none), so that each object waits for what its own creation needs and nothing else:
     rollouts_ready: the Argo Rollouts add-on; the Rollout and AnalysisTemplates wait for it (their CRDs).
@@ -74,6 +79,8 @@ class AiApiArgs:
     vpa_ready: the Vertical Pod Autoscaler add-on (its CRD and recommender): when set, the workload gets a
         recommendation-only VerticalPodAutoscaler that waits for it; empty (VPA off), none is declared.
     schema_ready: the schema migrations; only the pods wait for them (nothing else reads the schema).
+    monitoring_ready: the metrics stack (ServiceMonitor CRD, operator): when set, the pods get a ServiceMonitor
+        that waits for it; empty (observability off), none is declared.
     """
 
     config: ApiConfig
@@ -96,12 +103,15 @@ class AiApiArgs:
     database_cidrs: Sequence[pulumi.Input[str]]
     argo_rollouts_enabled: bool
     alb_tags: Mapping[str, str] = field(default_factory=dict)
+    prometheus_address: str | None = None
+    monitoring_namespace: str | None = None
     rollouts_ready: Sequence[pulumi.Resource] = ()
     load_balancer_ready: Sequence[pulumi.Resource] = ()
     access_logs_ready: Sequence[pulumi.Resource] = ()
     capacity_ready: Sequence[pulumi.Resource] = ()
     vpa_ready: Sequence[pulumi.Resource] = ()
     schema_ready: Sequence[pulumi.Resource] = ()
+    monitoring_ready: Sequence[pulumi.Resource] = ()
 
 
 class AiApi(PlatformComponent):
@@ -120,6 +130,8 @@ class AiApi(PlatformComponent):
         config = args.config
         if config.strategy != "rolling" and not args.argo_rollouts_enabled:
             raise ValueError(f"strategy {config.strategy!r} needs Argo Rollouts; enable addons.argo_rollouts")
+        if config.strategy != "rolling" and args.prometheus_address is None:
+            raise ValueError(f"strategy {config.strategy!r} needs Prometheus for its analysis; enable observability")
         shape = release_shape(config)
 
         # AWS: where the images live, what filters the traffic, what the pods may switch on.
@@ -156,6 +168,10 @@ class AiApi(PlatformComponent):
             in_namespace=after(rollouts),
         )
         workload.services(name, config.namespace, shape.services, in_namespace)
+        # Prometheus scrapes every pod's metrics port through a Service of its own (the release analysis reads it).
+        workload.metrics_service(name, config.namespace, in_namespace)
+        if args.monitoring_ready:
+            workload.service_monitor(name, config.namespace, after(args.monitoring_ready))
 
         # In front of them the ALB (not waiting for the pods or the schema); around them autoscaling, disruption
         # budget and network policies.
@@ -173,6 +189,7 @@ class AiApi(PlatformComponent):
             load_balancer_cidrs=args.load_balancer_cidrs,
             database_cidrs=args.database_cidrs,
             database_port=args.database_port,
+            monitoring_namespace=args.monitoring_namespace,
             opts=in_namespace,
         )
         if args.vpa_ready:

@@ -9,7 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.ai_api.names import APP, CONTAINER_PORT, LABELS, SELECTOR
+from components.ai_api.names import APP, CONTAINER_PORT, LABELS, METRICS_PORT, SELECTOR
 from config.api import ApiConfig, ApiHpaConfig
 from lib.k8s import object_metadata
 
@@ -86,20 +86,29 @@ def network_policy_specs(
     load_balancer_cidrs: Sequence[pulumi.Input[str]],
     database_cidrs: Sequence[pulumi.Input[str]],
     database_port: pulumi.Input[int],
+    monitoring_namespace: str | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Default deny in the namespace; then only the ALB (and Prometheus) in, and DNS, PostgreSQL, HTTPS out."""
+    """Default deny in the namespace; then only the ALB (to the HTTP port) and Prometheus from
+    `monitoring_namespace` (to the metrics port; none without one) in, and DNS, PostgreSQL, HTTPS out."""
     http = [{"protocol": "TCP", "port": CONTAINER_PORT}]
-    monitoring = {"kubernetes.io/metadata.name": config.monitoring_namespace}
+    ingress: list[dict[str, Any]] = [
+        # The ALB (target type ip) reaches the pods from its addresses in the public subnets.
+        {"from": [{"ipBlock": {"cidr": cidr}} for cidr in load_balancer_cidrs], "ports": http},
+    ]
+    if monitoring_namespace is not None:
+        monitoring = {"kubernetes.io/metadata.name": monitoring_namespace}
+        ingress.append(
+            {
+                "from": [{"namespaceSelector": {"matchLabels": monitoring}}],
+                "ports": [{"protocol": "TCP", "port": METRICS_PORT}],
+            }
+        )
     return {
         "default-deny": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
         "allow-ingress": {
             "podSelector": {"matchLabels": SELECTOR},
             "policyTypes": ["Ingress"],
-            "ingress": [
-                # The ALB (target type ip) reaches the pods from its addresses in the public subnets.
-                {"from": [{"ipBlock": {"cidr": cidr}} for cidr in load_balancer_cidrs], "ports": http},
-                {"from": [{"namespaceSelector": {"matchLabels": monitoring}}], "ports": http},
-            ],
+            "ingress": ingress,
         },
         "allow-egress": {
             "podSelector": {"matchLabels": SELECTOR},
@@ -137,6 +146,7 @@ def availability_and_isolation(
     load_balancer_cidrs: Sequence[pulumi.Input[str]],
     database_cidrs: Sequence[pulumi.Input[str]],
     database_port: pulumi.Input[int],
+    monitoring_namespace: str | None,
     opts: pulumi.ResourceOptions,
 ) -> None:
     """Declare the HPA of the workload (`workload_ref`), its PodDisruptionBudget and the namespace's policies.
@@ -162,7 +172,8 @@ def availability_and_isolation(
         },
         opts=opts,
     )
-    for policy_name, spec in network_policy_specs(config, load_balancer_cidrs, database_cidrs, database_port).items():
+    specs = network_policy_specs(config, load_balancer_cidrs, database_cidrs, database_port, monitoring_namespace)
+    for policy_name, spec in specs.items():
         k8s.networking.v1.NetworkPolicy(
             f"{name}-netpol-{policy_name}",
             metadata=object_metadata(f"{APP}-{policy_name}", namespace, LABELS),

@@ -17,6 +17,7 @@ from components.ai_api.names import (
     CONTAINER_PORT,
     HEALTH_PATH,
     LABELS,
+    METRICS_PORT,
     SELECTOR,
     SERVICE_PORT,
 )
@@ -56,7 +57,10 @@ def _container(config: ApiConfig, image: pulumi.Input[str], config_map_name: str
         "name": APP,
         "image": image,
         "imagePullPolicy": "IfNotPresent",
-        "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
+        "ports": [
+            {"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
+        ],
         "envFrom": [{"configMapRef": {"name": config_map_name}}],
         "resources": {
             "requests": {"cpu": resources.requests.cpu, "memory": resources.requests.memory},
@@ -132,8 +136,11 @@ def canary_steps(config: ApiConfig) -> list[dict[str, Any]]:
     return [*steps, {"setWeight": 100}]
 
 
-def analysis_template_spec(config: ApiConfig, namespace: str, count: int | None) -> dict[str, Any]:
-    """Success rate and p99 latency of one revision's pods (by `rollouts-pod-template-hash`), from Prometheus.
+def analysis_template_spec(
+    config: ApiConfig, namespace: str, count: int | None, prometheus_address: str
+) -> dict[str, Any]:
+    """Success rate and p99 latency of one revision's pods (by `rollouts-pod-template-hash`, which the ServiceMonitor
+    copies onto every series as `rollouts_pod_template_hash`), from the Prometheus at `prometheus_address`.
 
     With `count` the analysis ends after that many measurements (blue-green pre-promotion); without, it runs until
     the rollout completes (canary background analysis). A revision that served no request yet has no evidence
@@ -156,7 +163,7 @@ def analysis_template_spec(config: ApiConfig, namespace: str, count: int | None)
             "interval": f"{analysis.interval_seconds}s",
             "failureLimit": analysis.failure_limit,
             "successCondition": f"len(result) == 0 || isNaN(result[0]) || {condition}",
-            "provider": {"prometheus": {"address": config.prometheus_address, "query": query, "timeout": 30}},
+            "provider": {"prometheus": {"address": prometheus_address, "query": query, "timeout": 30}},
         }
         if count is not None:
             body["count"] = count

@@ -24,6 +24,10 @@ from components.ai_api.names import (
     CONTAINER_PORT,
     DATABASE_USER,
     LABELS,
+    METRICS_LABELS,
+    METRICS_PATH,
+    METRICS_PORT,
+    METRICS_SERVICE,
     SELECTOR,
     SERVICE_PORT,
     SETTINGS_CONFIG_MAP,
@@ -197,6 +201,7 @@ def pods(
     it. Returns the workload and the AnalysisTemplates (none for a Deployment).
     """
     config = args.config
+    prometheus_address = args.prometheus_address or ""  # only `rolling` (no analysis) runs without one
     workload_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["spec.replicas"]))
     metadata = object_metadata(APP, config.namespace, LABELS)
     spec = {
@@ -221,7 +226,7 @@ def pods(
             api_version=ROLLOUTS_API,
             kind="AnalysisTemplate",
             metadata=object_metadata(template_name, config.namespace, LABELS),
-            spec=analysis_template_spec(config, config.namespace, count),
+            spec=analysis_template_spec(config, config.namespace, count, prometheus_address),
             opts=in_namespace,
         )
         for template_name, count in shape.analysis_templates.items()
@@ -253,3 +258,44 @@ def services(name: str, namespace_name: str, roles: Mapping[str, str], opts: pul
             },
             opts=opts,
         )
+
+
+def metrics_service(name: str, namespace_name: str, opts: pulumi.ResourceOptions) -> k8s.core.v1.Service:
+    """Declare the ClusterIP Service `ai-api-metrics` (`<name>-service-metrics`): the metrics port of every pod.
+
+    Argo Rollouts never narrows it to one revision (it is none of the strategy's Services), so Prometheus scrapes
+    the stable, canary, active and preview pods alike, and the analysis can compare them.
+    """
+    return k8s.core.v1.Service(
+        f"{name}-service-metrics",
+        metadata=object_metadata(METRICS_SERVICE, namespace_name, METRICS_LABELS),
+        spec={
+            "type": "ClusterIP",
+            "selector": SELECTOR,
+            "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}],
+        },
+        opts=opts,
+    )
+
+
+def service_monitor_spec(namespace_name: str) -> dict[str, Any]:
+    """Scrape `/metrics` on the metrics Service's endpoints; copy the revision's hash label onto every series
+    (`rollouts_pod_template_hash`: what the release analysis selects a revision by)."""
+    return {
+        "selector": {"matchLabels": METRICS_LABELS},
+        "namespaceSelector": {"matchNames": [namespace_name]},
+        "endpoints": [{"port": "metrics", "path": METRICS_PATH, "scheme": "http"}],
+        "podTargetLabels": ["rollouts-pod-template-hash"],
+    }
+
+
+def service_monitor(name: str, namespace_name: str, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+    """Declare the ServiceMonitor `ai-api` (`<name>-service-monitor`); `opts` waits for the monitoring CRDs."""
+    return k8s.apiextensions.CustomResource(
+        f"{name}-service-monitor",
+        api_version="monitoring.coreos.com/v1",
+        kind="ServiceMonitor",
+        metadata=object_metadata(APP, namespace_name, LABELS),
+        spec=service_monitor_spec(namespace_name),
+        opts=opts,
+    )

@@ -359,6 +359,11 @@ MAPPING: dict[str, tuple[ApiField, ...]] = {
         ("name Name autoname", SECRET_NAME),
         "description Description",
     ),
+    "aws:secretsmanager/secretVersion:SecretVersion": _rows(
+        "secretsmanager PutSecretValue",
+        "secretId SecretId",
+        "secretString SecretString",
+    ),
     "aws:secretsmanager/secretRotation:SecretRotation": _rows(
         "secretsmanager RotateSecret",
         "rotationRules.automaticallyAfterDays RotationRules.AutomaticallyAfterDays",
