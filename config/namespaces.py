@@ -21,3 +21,8 @@ KUBERNETES_NAMESPACES: tuple[str, ...] = ("default", "kube-system", "kube-public
 RESERVED_NAMESPACES: tuple[str, ...] = tuple(
     sorted({*KUBERNETES_NAMESPACES, *ADDON_NAMESPACES.values(), MIGRATIONS_NAMESPACE})
 )
+# Namespaces of the observability stack's log shipper (Fluent Bit: reads the nodes' /var/log through hostPath, so
+# Pod Security `privileged`) and trace collector (OpenTelemetry, `restricted`); components/observability/.
+LOGS_NAMESPACE = "logging"
+TRACES_NAMESPACE = "opentelemetry"
+RESERVED_NAMESPACES = tuple(sorted({*RESERVED_NAMESPACES, LOGS_NAMESPACE, TRACES_NAMESPACE}))

@@ -14,6 +14,7 @@ _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _SLACK_CHANNEL = re.compile(r"^#[a-z0-9][a-z0-9._-]{0,79}$")
 _GO_DURATION = re.compile(r"^([0-9]+h)?([0-9]+m)?$")
+_RELEASE_TAG = re.compile(r"^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 
 
 def _check_email(address: str) -> str:
@@ -42,6 +43,13 @@ def _check_interval(text: str) -> str:
     if not text or not _GO_DURATION.fullmatch(text):
         raise ValueError(f"{text!r} is not a duration; allowed: hours and minutes, e.g. 30m, 4h, 1h30m")
     return text
+
+
+def _check_image_tag(tag: str) -> str:
+    """Allowed: an exact release tag v<major>.<minor>.<patch>, e.g. v0.45.1 (never latest)."""
+    if not _RELEASE_TAG.fullmatch(tag):
+        raise ValueError(f"{tag!r} is not an exact release tag; allowed: v<major>.<minor>.<patch>, e.g. v0.45.1")
+    return tag
 
 
 Email = Annotated[str, AfterValidator(_check_email)]
@@ -106,12 +114,24 @@ class LogsSettings(Section):
     """Container logs shipped by Fluent Bit to CloudWatch Logs groups the program declares (KMS, retention)."""
 
     retention_days: LogRetentionDays = Field(365, description="Retention of the container log groups.")
+    fluent_bit_chart_version: ChartVersion = Field(
+        "0.2.0", description="Exact aws-for-fluent-bit chart version (https://aws.github.io/eks-charts)."
+    )
 
 
 class TracesSettings(Section):
     """Traces: an OpenTelemetry collector receives OTLP from the ai-api and exports to AWS X-Ray."""
 
     sampling_ratio: float = Field(0.05, gt=0, le=1, description="Share of traces kept (head sampling), 0-1.")
+    collector_chart_version: ChartVersion = Field(
+        "0.170.0",
+        description="Exact opentelemetry-collector chart version (https://open-telemetry.github.io/"
+        "opentelemetry-helm-charts).",
+    )
+    collector_image_tag: Annotated[str, AfterValidator(_check_image_tag)] = Field(
+        "v0.45.1", description="AWS Distro for OpenTelemetry collector image tag (public.ecr.aws), e.g. v0.45.1."
+    )
+    collector_replicas: int = Field(2, ge=1, le=5, description="Collector replicas (2+ are spread over zones).")
 
 
 class ObservabilityConfig(Section):
