@@ -64,11 +64,13 @@ class Observability(PlatformComponent):
         super().__init__(name, opts)
         stack = metrics.install(self, name, args)
         alerting.install(self, name, args, stack)
-        telemetry.install(self, name, args)
+        telemetry_out = telemetry.install(self, name, args)
 
         self.namespace = stack.namespace
         self.prometheus_address = stack.prometheus_address
         self.alertmanager_address = stack.alertmanager_address
+        # Where the workload sends its traces (OTLP/HTTP): the collector's Service.
+        self.otlp_endpoint: str = telemetry_out.otlp_endpoint
         # What a ServiceMonitor or PrometheusRule elsewhere waits for: the chart installing their CRDs.
         self.monitoring_ready: tuple[pulumi.Resource, ...] = stack.crds_ready
         self.register_outputs(
@@ -76,6 +78,7 @@ class Observability(PlatformComponent):
                 "namespace": self.namespace,
                 "prometheus_address": self.prometheus_address,
                 "alertmanager_address": self.alertmanager_address,
+                "otlp_endpoint": self.otlp_endpoint,
                 "monitoring_ready": [r.urn for r in self.monitoring_ready],
             }
         )
