@@ -272,6 +272,7 @@ class Platform(PlatformComponent):
                     database_cidrs=self.network.database_subnet_cidrs,
                     argo_rollouts_enabled=self.addons.argo_rollouts_enabled,
                     alb_tags=component_tags(config.mandatory_tags(), AiApi.area),
+                    otlp_endpoint=self.observability.otlp_endpoint if self.observability else None,
                     # Each object waits for what it needs: the add-ons whose CRDs or webhooks it uses, the buckets'
                     # policies (the ALB refuses an access-log bucket that does not admit Elastic Load Balancing yet),
                     # nodes, and the schema (only the pods: they never start against a database without tables).

@@ -63,6 +63,8 @@ class AiApiArgs:
     database_cidrs: the database subnets' CIDRs (network policy egress to PostgreSQL).
     argo_rollouts_enabled: whether the Rollout CRDs exist (blue-green and canary need them).
     alb_tags: tags the load balancer controller puts on the ALB and its target groups (default none).
+    otlp_endpoint: the OpenTelemetry collector's OTLP/HTTP address (`OTEL_EXPORTER_OTLP_ENDPOINT`, and the network
+        policy's egress to it); None (no collector) sets no OTLP variable.
 
     Ordering (default none), so that each object waits for what its own creation needs and nothing else:
     rollouts_ready: the Argo Rollouts add-on; the Rollout and AnalysisTemplates wait for it (their CRDs).
@@ -96,6 +98,7 @@ class AiApiArgs:
     database_cidrs: Sequence[pulumi.Input[str]]
     argo_rollouts_enabled: bool
     alb_tags: Mapping[str, str] = field(default_factory=dict)
+    otlp_endpoint: str | None = None
     rollouts_ready: Sequence[pulumi.Resource] = ()
     load_balancer_ready: Sequence[pulumi.Resource] = ()
     access_logs_ready: Sequence[pulumi.Resource] = ()
@@ -173,6 +176,7 @@ class AiApi(PlatformComponent):
             load_balancer_cidrs=args.load_balancer_cidrs,
             database_cidrs=args.database_cidrs,
             database_port=args.database_port,
+            otlp_endpoint=args.otlp_endpoint,
             opts=in_namespace,
         )
         if args.vpa_ready:
