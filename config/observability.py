@@ -14,6 +14,7 @@ _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _SLACK_CHANNEL = re.compile(r"^#[a-z0-9][a-z0-9._-]{0,79}$")
 _GO_DURATION = re.compile(r"^([0-9]+h)?([0-9]+m)?$")
+_LOAD_BALANCER_ID = re.compile(r"^[0-9a-f]{16}$")
 
 
 def _check_email(address: str) -> str:
@@ -42,6 +43,15 @@ def _check_interval(text: str) -> str:
     if not text or not _GO_DURATION.fullmatch(text):
         raise ValueError(f"{text!r} is not a duration; allowed: hours and minutes, e.g. 30m, 4h, 1h30m")
     return text
+
+
+def _check_load_balancer_id(value: str | None) -> str | None:
+    """Allowed: the 16 hexadecimal characters ending the ALB's ARN, e.g. 50dc6c495c0c9188."""
+    if value is not None and not _LOAD_BALANCER_ID.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a load balancer id; allowed: the 16 hex characters ending its ARN, e.g. 50dc6c495c0c9188"
+        )
+    return value
 
 
 Email = Annotated[str, AfterValidator(_check_email)]
@@ -114,6 +124,29 @@ class TracesSettings(Section):
     sampling_ratio: float = Field(0.05, gt=0, le=1, description="Share of traces kept (head sampling), 0-1.")
 
 
+class CloudWatchSettings(Section):
+    """CloudWatch alarms and the stack's dashboard (what Prometheus cannot see: ALB, WAF, Aurora, SQS, ACM, Backup).
+
+    Every alarm notifies the SNS topic of its severity; README "CloudWatch alarms" explains the thresholds."""
+
+    load_balancer_id: Annotated[str | None, AfterValidator(_check_load_balancer_id)] = Field(
+        None,
+        description="Id of the ai-api ALB: the last part of its ARN (`loadbalancer/app/<name>/<id>`), known after the "
+        "first deployment. Unset: no ALB alarms or dashboard widgets (the AWS Load Balancer Controller, not Pulumi, "
+        "creates the ALB).",
+    )
+    waf_blocked_requests: int = Field(
+        1000, ge=1, le=100_000_000, description="WAF blocked requests per 5 minutes that count as a spike."
+    )
+    database_max_connections: int | None = Field(
+        None,
+        ge=1,
+        le=262_143,
+        description="The writer's max_connections (`SHOW max_connections`); unset: derived from the instance class "
+        "or the Serverless v2 maximum ACUs with Aurora's default formula. The alarm fires at 80% of it.",
+    )
+
+
 class ObservabilityConfig(Section):
     """`ai-platform:observability`: Prometheus, Alertmanager and Grafana (kube-prometheus-stack), alert rules and
     routing, CloudWatch alarms and dashboards, container logs (Fluent Bit) and traces (OpenTelemetry, X-Ray)."""
@@ -128,3 +161,4 @@ class ObservabilityConfig(Section):
     routing: RoutingSettings = Field(default_factory=RoutingSettings, description="Alert routing.")
     logs: LogsSettings = Field(default_factory=LogsSettings, description="Container logs.")
     traces: TracesSettings = Field(default_factory=TracesSettings, description="Traces.")
+    cloudwatch: CloudWatchSettings = Field(default_factory=CloudWatchSettings, description="CloudWatch alarms.")
