@@ -15,6 +15,7 @@ _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _SLACK_CHANNEL = re.compile(r"^#[a-z0-9][a-z0-9._-]{0,79}$")
 _GO_DURATION = re.compile(r"^([0-9]+h)?([0-9]+m)?$")
 _RELEASE_TAG = re.compile(r"^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
+_LOAD_BALANCER_ID = re.compile(r"^[0-9a-f]{16}$")
 
 
 def _check_email(address: str) -> str:
@@ -50,6 +51,13 @@ def _check_image_tag(tag: str) -> str:
     if not _RELEASE_TAG.fullmatch(tag):
         raise ValueError(f"{tag!r} is not an exact release tag; allowed: v<major>.<minor>.<patch>, e.g. v0.45.1")
     return tag
+def _check_load_balancer_id(value: str | None) -> str | None:
+    """Allowed: the 16 hexadecimal characters ending the ALB's ARN, e.g. 50dc6c495c0c9188."""
+    if value is not None and not _LOAD_BALANCER_ID.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a load balancer id; allowed: the 16 hex characters ending its ARN, e.g. 50dc6c495c0c9188"
+        )
+    return value
 
 
 Email = Annotated[str, AfterValidator(_check_email)]
@@ -134,6 +142,29 @@ class TracesSettings(Section):
     collector_replicas: int = Field(2, ge=1, le=5, description="Collector replicas (2+ are spread over zones).")
 
 
+class CloudWatchSettings(Section):
+    """CloudWatch alarms and the stack's dashboard (what Prometheus cannot see: ALB, WAF, Aurora, SQS, ACM, Backup).
+
+    Every alarm notifies the SNS topic of its severity; README "CloudWatch alarms" explains the thresholds."""
+
+    load_balancer_id: Annotated[str | None, AfterValidator(_check_load_balancer_id)] = Field(
+        None,
+        description="Id of the ai-api ALB: the last part of its ARN (`loadbalancer/app/<name>/<id>`), known after the "
+        "first deployment. Unset: no ALB alarms or dashboard widgets (the AWS Load Balancer Controller, not Pulumi, "
+        "creates the ALB).",
+    )
+    waf_blocked_requests: int = Field(
+        1000, ge=1, le=100_000_000, description="WAF blocked requests per 5 minutes that count as a spike."
+    )
+    database_max_connections: int | None = Field(
+        None,
+        ge=1,
+        le=262_143,
+        description="The writer's max_connections (`SHOW max_connections`); unset: derived from the instance class "
+        "or the Serverless v2 maximum ACUs with Aurora's default formula. The alarm fires at 80% of it.",
+    )
+
+
 class ObservabilityConfig(Section):
     """`ai-platform:observability`: Prometheus, Alertmanager and Grafana (kube-prometheus-stack), alert rules and
     routing, CloudWatch alarms and dashboards, container logs (Fluent Bit) and traces (OpenTelemetry, X-Ray)."""
@@ -148,3 +179,4 @@ class ObservabilityConfig(Section):
     routing: RoutingSettings = Field(default_factory=RoutingSettings, description="Alert routing.")
     logs: LogsSettings = Field(default_factory=LogsSettings, description="Container logs.")
     traces: TracesSettings = Field(default_factory=TracesSettings, description="Traces.")
+    cloudwatch: CloudWatchSettings = Field(default_factory=CloudWatchSettings, description="CloudWatch alarms.")

@@ -188,6 +188,10 @@ class AiApi(PlatformComponent):
         self.blocklist_ip_set_arn = self.blocklist.arn
         self.role_arn = self.role.arn
         self.url = f"https://{config.domain_name}"
+        # What the CloudWatch alarms watch: the web ACL (WAF metrics name it), the ALB by its fixed name, the cert.
+        self.web_acl_name = self.web_acl.name
+        self.load_balancer_name = edge.load_balancer_name(args.stack)
+        self.certificate_arn = config.certificate_arn
         self.register_outputs(
             {
                 "namespace_name": self.namespace_name,
@@ -196,5 +200,8 @@ class AiApi(PlatformComponent):
                 "blocklist_ip_set_arn": self.blocklist_ip_set_arn,
                 "role_arn": self.role_arn,
                 "url": self.url,
+                "web_acl_name": self.web_acl_name,
+                "load_balancer_name": self.load_balancer_name,
+                "certificate_arn": self.certificate_arn,
             }
         )
