@@ -51,6 +51,8 @@ def _check_image_tag(tag: str) -> str:
     if not _RELEASE_TAG.fullmatch(tag):
         raise ValueError(f"{tag!r} is not an exact release tag; allowed: v<major>.<minor>.<patch>, e.g. v0.45.1")
     return tag
+
+
 def _check_load_balancer_id(value: str | None) -> str | None:
     """Allowed: the 16 hexadecimal characters ending the ALB's ARN, e.g. 50dc6c495c0c9188."""
     if value is not None and not _LOAD_BALANCER_ID.fullmatch(value):
