@@ -171,6 +171,7 @@ class Platform(PlatformComponent):
                     storage_class=self.addons.storage_class_name,
                     aws=aws_ctx,
                     secrets_ready=self.addons.secrets_ready,
+                    api=config.api,
                 ),
                 self.child_opts(
                     providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider},

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from config.addons import ChartVersion
+from config.errors import FieldError
 from config.types import LogRetentionDays, Section
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -16,6 +17,10 @@ _SLACK_CHANNEL = re.compile(r"^#[a-z0-9][a-z0-9._-]{0,79}$")
 _GO_DURATION = re.compile(r"^([0-9]+h)?([0-9]+m)?$")
 _RELEASE_TAG = re.compile(r"^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 _LOAD_BALANCER_ID = re.compile(r"^[0-9a-f]{16}$")
+_SMTP_USERNAME = re.compile(r"^[A-Za-z0-9._@+=-]{1,128}$")
+_RUNBOOKS = re.compile(
+    r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?/([A-Za-z0-9_.%~-]+/)*alerts\.md$|^docs/runbooks/alerts\.md$"
+)
 
 
 def _check_email(address: str) -> str:
@@ -60,6 +65,23 @@ def _check_load_balancer_id(value: str | None) -> str | None:
             f"{value!r} is not a load balancer id; allowed: the 16 hex characters ending its ARN, e.g. 50dc6c495c0c9188"
         )
     return value
+
+
+def _check_runbooks_url(url: str) -> str:
+    """Allowed: docs/runbooks/alerts.md, or an https URL of that file ending in alerts.md."""
+    if not _RUNBOOKS.fullmatch(url):
+        raise ValueError(
+            f"{url!r} is not where the alert runbooks are; allowed: docs/runbooks/alerts.md or an https URL ending "
+            "in alerts.md, e.g. https://github.com/example/ai-platform/blob/main/docs/runbooks/alerts.md"
+        )
+    return url
+
+
+def _check_smtp_username(name: str) -> str:
+    """Allowed: empty, or an SMTP user name (letters, digits, . _ @ + = -), e.g. the SES SMTP user name."""
+    if name and not _SMTP_USERNAME.fullmatch(name):
+        raise ValueError(f"{name!r} is not an SMTP user name; allowed: 1-128 letters, digits, . _ @ + = -")
+    return name
 
 
 Email = Annotated[str, AfterValidator(_check_email)]
@@ -118,6 +140,29 @@ class RoutingSettings(Section):
     repeat_interval_critical: Interval = Field("1h", description="Resend an unresolved critical alert after this.")
     repeat_interval_warning: Interval = Field("4h", description="Resend an unresolved warning alert after this.")
     repeat_interval_info: Interval = Field("24h", description="Resend an unresolved info alert after this.")
+    dead_mans_switch_webhook: bool = Field(
+        False,
+        description="Send the always-firing Watchdog alert to a dead man's switch webhook (its URL from the secret), "
+        "which alarms when the notifications stop; without it the Watchdog goes to a null receiver.",
+    )
+    smtp_username: Annotated[str, AfterValidator(_check_smtp_username)] = Field(
+        "",
+        description="User name on the region's Amazon SES SMTP endpoint (port 587, STARTTLS) for info e-mails; "
+        "its password is the `smtp-password` secret. Required when email_to is set.",
+    )
+    runbooks_url: Annotated[str, AfterValidator(_check_runbooks_url)] = Field(
+        "docs/runbooks/alerts.md",
+        description="Where docs/runbooks/alerts.md is browsable (e.g. its https URL in your Git host); each alert's "
+        "runbook_url is this plus #<its heading>.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> RoutingSettings:
+        if self.email_to and not self.smtp_username:
+            raise FieldError(
+                "smtp_username", "empty while email_to is set; allowed: the SES SMTP user name that sends the e-mails"
+            )
+        return self
 
 
 class LogsSettings(Section):

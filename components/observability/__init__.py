@@ -20,6 +20,7 @@ import pulumi
 
 from components.base import PlatformComponent
 from components.observability import alerting, metrics, telemetry
+from config.api import ApiConfig
 from config.observability import ObservabilityConfig
 from lib.aws import AwsContext
 
@@ -39,6 +40,7 @@ class ObservabilityArgs:
     storage_class: the cluster's default StorageClass (encrypted gp3) for Prometheus and Alertmanager volumes.
     aws: account, partition and region.
     secrets_ready: the external-secrets add-on (ExternalSecret CRD, controller); receivers' secrets wait for it.
+    api: the ai-api's section when the stack runs it: its namespace and metric names feed the SLO alert rules.
     """
 
     config: ObservabilityConfig
@@ -53,6 +55,7 @@ class ObservabilityArgs:
     storage_class: str
     aws: AwsContext
     secrets_ready: Sequence[pulumi.Resource] = ()
+    api: ApiConfig | None = None
 
 
 class Observability(PlatformComponent):
