@@ -247,6 +247,10 @@ class Database(PlatformComponent):
         self.database_name = config.database_name
         self.master_username = config.master_username
         self.security_group_id = self.security_group.id
+        # What the CloudWatch alarms size their thresholds from: capacity (class or Serverless v2 range) and readers.
+        self.instance_class = config.instance_class
+        self.serverless_max_capacity = config.serverless_max_capacity if config.serverless else None
+        self.reader_count = config.reader_count
         self.register_outputs(
             {
                 "cluster_identifier": self.cluster_identifier,
@@ -260,6 +264,9 @@ class Database(PlatformComponent):
                 "master_user_secret_arn": self.master_user_secret_arn,
                 "security_group_id": self.security_group_id,
                 "writer_ready": [resource.urn for resource in self.writer_ready],
+                "instance_class": self.instance_class,
+                "serverless_max_capacity": self.serverless_max_capacity,
+                "reader_count": self.reader_count,
             }
         )
 

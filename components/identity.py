@@ -20,15 +20,18 @@ from config import PROJECT, IdentityConfig
 from lib.aws import AwsContext
 from lib.iam import KEY_USE_ACTIONS, irsa_trust_policy, service_trust_policy
 
-KeyPurpose = Literal["eks", "database", "storage", "logs", "backup"]
-KEY_PURPOSES: tuple[KeyPurpose, ...] = ("eks", "database", "storage", "logs", "backup")
+KeyPurpose = Literal["eks", "database", "storage", "logs", "backup", "alerts"]
+KEY_PURPOSES: tuple[KeyPurpose, ...] = ("eks", "database", "storage", "logs", "backup", "alerts")
 KEY_DESCRIPTIONS: dict[KeyPurpose, str] = {
     "eks": "EKS Kubernetes secrets envelope encryption",
     "database": "Aurora storage, Performance Insights and the master-user secret",
     "storage": "S3 buckets (SSE-KMS with bucket keys)",
     "logs": "CloudWatch Logs log groups (flow logs, control plane, database logs)",
     "backup": "AWS Backup vaults and recovery points",
+    "alerts": "SNS topics of the CloudWatch alarms and EventBridge alerts",
 }
+# The services that publish to the alert topics: CloudWatch alarms and EventBridge rules (backup job failures).
+ALERT_PUBLISHERS: tuple[str, ...] = ("cloudwatch", "events")
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,9 @@ class IdentityArgs:
 
 def key_policy(purpose: KeyPurpose, aws_ctx: AwsContext) -> dict[str, Any]:
     """Key policy: the account (through IAM) administers and uses the key; CloudWatch Logs may use the logs key,
-    but only for this account's log groups in this region (encryption-context condition)."""
+    but only for this account's log groups in this region (encryption-context condition); CloudWatch alarms and
+    EventBridge may create and read data keys of the alerts key (publishing to its encrypted topics), on behalf of
+    this account only."""
     statements: list[dict[str, Any]] = [
         {
             "Sid": "AccountAdministersThroughIam",
@@ -74,6 +79,19 @@ def key_policy(purpose: KeyPurpose, aws_ctx: AwsContext) -> dict[str, Any]:
                 "Sid": "AwsBackupPublishesEncryptedNotifications",
                 "Effect": "Allow",
                 "Principal": {"Service": aws_ctx.service_principal("backup")},
+                "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": aws_ctx.account_id}},
+            }
+        )
+    if purpose == "alerts":
+        # An encrypted topic only receives a service's messages if the service may use the topic's key: AWS's
+        # "compatibility between event sources from AWS services and encrypted topics" (SNS developer guide).
+        statements.append(
+            {
+                "Sid": "AlarmsAndEventBridgePublishEncryptedAlerts",
+                "Effect": "Allow",
+                "Principal": {"Service": [aws_ctx.service_principal(s) for s in ALERT_PUBLISHERS]},
                 "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:SourceAccount": aws_ctx.account_id}},

@@ -20,6 +20,8 @@ from components.identity import Identity, IdentityArgs
 from components.migrations import DatabaseMigrations, DatabaseMigrationsArgs
 from components.network import Network, NetworkArgs
 from components.observability import Observability, ObservabilityArgs
+from components.observability.alarm_catalog import DatabaseFacts
+from components.observability.alarms import Alarms, AlarmsArgs, ApiWatch
 from components.storage import Storage, StorageArgs
 from config import PROJECT, StackConfig, StackConfigError
 from lib.aws import AwsContext
@@ -169,6 +171,7 @@ class Platform(PlatformComponent):
                     storage_class=self.addons.storage_class_name,
                     aws=aws_ctx,
                     secrets_ready=self.addons.secrets_ready,
+                    api=config.api,
                 ),
                 self.child_opts(
                     providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider},
@@ -272,6 +275,7 @@ class Platform(PlatformComponent):
                     database_cidrs=self.network.database_subnet_cidrs,
                     argo_rollouts_enabled=self.addons.argo_rollouts_enabled,
                     alb_tags=component_tags(config.mandatory_tags(), AiApi.area),
+                    otlp_endpoint=self.observability.otlp_endpoint if self.observability else None,
                     # Each object waits for what it needs: the add-ons whose CRDs or webhooks it uses, the buckets'
                     # policies (the ALB refuses an access-log bucket that does not admit Elastic Load Balancing yet),
                     # nodes, and the schema (only the pods: they never start against a database without tables).
@@ -288,6 +292,39 @@ class Platform(PlatformComponent):
                     monitoring_ready=self.observability.monitoring_ready if self.observability else (),
                 ),
                 self.child_opts(providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider}),
+            )
+
+        # Watching AWS: CloudWatch alarms and a dashboard over what the resources above publish, last, from their
+        # outputs; alerts go to an SNS topic per severity.
+        self.alarms: Alarms | None = None
+        if config.observability.enabled:
+            self.alarms = Alarms(
+                f"{name}-alarms",
+                AlarmsArgs(
+                    config=config.observability,
+                    stack=config.stack,
+                    aws=aws_ctx,
+                    kms_key_arn=self.identity.key_arns["alerts"],
+                    database=DatabaseFacts(
+                        cluster_identifier=self.database.cluster_identifier,
+                        instance_class=self.database.instance_class,
+                        serverless_max_capacity=self.database.serverless_max_capacity,
+                        reader_count=self.database.reader_count,
+                        max_connections=config.observability.cloudwatch.database_max_connections,
+                    ),
+                    backup_vault_name=self.backup.vault_name,
+                    interruption_queue_name=self.addons.karpenter_interruption_queue_name,
+                    api=(
+                        ApiWatch(
+                            web_acl_name=self.ai_api.web_acl_name,
+                            load_balancer_name=self.ai_api.load_balancer_name,
+                            certificate_arn=self.ai_api.certificate_arn,
+                        )
+                        if self.ai_api
+                        else None
+                    ),
+                ),
+                components,
             )
 
         self.register_outputs(self.exports())
@@ -332,6 +369,7 @@ class Platform(PlatformComponent):
             "bucket_names": self.storage.bucket_names,
             "backup_vault_name": self.backup.vault_name,
             "backup_notifications_topic_arn": self.backup.notifications_topic_arn,
+            "alert_topic_arns": dict(self.alarms.topic_arns) if self.alarms else None,
         }
 
     def _ai_api_exports(self) -> dict[str, pulumi.Input[object]]:
@@ -360,7 +398,7 @@ OUTPUTS: dict[str, str] = {
     "public_subnet_ids": "Public subnets, one per AZ (load balancers, NAT gateways).",
     "private_subnet_ids": "Private (workload) subnets, one per AZ: EKS nodes and pods.",
     "database_subnet_ids": "Database subnets, one per AZ, without a route to the internet.",
-    "kms_key_arns": "Customer-managed KMS key ARN per purpose (eks, database, storage, logs, backup).",
+    "kms_key_arns": "Customer-managed KMS key ARN per purpose (eks, database, storage, logs, backup, alerts).",
     "cluster_name": "Name of the EKS cluster (`ai-platform-<stack>`).",
     "cluster_endpoint": "Kubernetes API endpoint of the cluster (private unless the public endpoint is on).",
     "kubernetes_version": "Kubernetes version of the control plane.",
@@ -381,6 +419,9 @@ OUTPUTS: dict[str, str] = {
     "bucket_names": "S3 bucket name per purpose (models, data, exports, logs).",
     "backup_vault_name": "AWS Backup vault holding the recovery points.",
     "backup_notifications_topic_arn": "SNS topic of backup and restore events; subscribe the on-call channel.",
+    "alert_topic_arns": "SNS topic ARN per severity (critical, warning, info) the CloudWatch alarms and backup-job "
+    'failures publish to; subscribe PagerDuty and AWS Chatbot here (README "CloudWatch alarms"). Null when '
+    "observability is disabled.",
     "ai_api_url": API_ONLY + "public URL of the API (`https://<domain_name>`).",
     "ai_api_namespace": API_ONLY + "Kubernetes namespace of the workload.",
     "ai_api_repository_url": API_ONLY + "ECR repository to push the ai-api image to.",

@@ -35,3 +35,8 @@ RESERVED_NAMESPACES: tuple[str, ...] = tuple(
         }
     )
 )
+# Namespaces of the observability stack's log shipper (Fluent Bit: reads the nodes' /var/log through hostPath, so
+# Pod Security `privileged`) and trace collector (OpenTelemetry, `restricted`); components/observability/.
+LOGS_NAMESPACE = "logging"
+TRACES_NAMESPACE = "opentelemetry"
+RESERVED_NAMESPACES = tuple(sorted({*RESERVED_NAMESPACES, LOGS_NAMESPACE, TRACES_NAMESPACE}))

@@ -120,6 +120,20 @@ CHARTS: tuple[ChartValuesSource, ...] = (
         "charts/kube-prometheus-stack", "958534f2d676",
         note="subcharts (grafana, kube-state-metrics, prometheus-node-exporter) are open: their keys are their own",
     ),
+    ChartValuesSource(
+        "aws-for-fluent-bit", "0.2.0", "https://aws.github.io/eks-charts aws-for-fluent-bit",
+        "aws/eks-charts", "v0.0.224", "2942cdce0d98bd257822c64520779a05c25df2c2", "stable/aws-for-fluent-bit",
+        "d06bbd6cd284",
+    ),
+    ChartValuesSource(
+        "opentelemetry-collector", "0.170.0",
+        "https://open-telemetry.github.io/opentelemetry-helm-charts opentelemetry-collector",
+        "open-telemetry/opentelemetry-helm-charts", "opentelemetry-collector-0.170.0",
+        "f5178cb97987004b474867a99e081be59b7f9bab", "charts/opentelemetry-collector", "e5ba0491ebb2",
+        note="values.schema.json (blob 481db07d2b60) not shipped: it makes top-level and nested keys `required` "
+        "(apiVersion, mode, serviceAccount.create, ingress.enabled...), which only Helm's merged values meet, "
+        "while the check validates the program's own values",
+    ),
 )  # fmt: skip
 
 Reader = Callable[[ChartValuesSource, str], bytes]

@@ -20,6 +20,15 @@ AWS_API_CASES: dict[str, tuple[Any, Any, str, Any]] = {
         "characters the API refuses: ' '",
         ("aws:backup/vault:Vault", {"name": US}),
     ),
+    "aws-api-cloudwatch": (
+        (
+            "aws:cloudwatch/metricAlarm:MetricAlarm",
+            {"name": "ai-platform-prod-db-writer-cpu", "period": 60, "treatMissingData": "missing"},
+        ),
+        ("aws:cloudwatch/metricAlarm:MetricAlarm", {"name": "ai-platform-prod-db-writer-cpu", "period": 90}),
+        "period 90: does not have the documented form; allowed: 10, 20, 30 or a multiple of 60 seconds",
+        ("aws:cloudwatch/metricAlarm:MetricAlarm", {"name": US, "period": UN}),
+    ),
     "aws-api-ec2": (
         (SG, {"description": "HTTPS from the VPC", "ingress": [{"description": "HTTPS (443) from 10.0.0.0/16"}]}),
         (SG, {"description": "PostgreSQL \u2014 from the platform's nodes"}),

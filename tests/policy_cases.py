@@ -82,6 +82,20 @@ class Case:
 
 # --- shared shapes ----------------------------------------------------------------------------------------------
 
+TOPIC = "aws:sns/topic:Topic"
+TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+SNS_TLS_POLICY = doc(
+    {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "SNS:Publish",
+        "Resource": "*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+)
+
 BUCKET = "aws:s3/bucket:Bucket"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 SET_WEB_ACL = "elasticloadbalancing:SetWebAcl"
@@ -899,9 +913,29 @@ CASES: dict[str, Case] = {
     ),
     "sns-encrypted": Case(
         ("aws:sns/topic:Topic", {"kmsMasterKeyId": KEY_ARN}),
-        ("aws:sns/topic:Topic", {}),
-        "kmsMasterKeyId is not set",
+        ("aws:sns/topic:Topic", {"kmsMasterKeyId": "alias/aws/sns"}),
+        "is the AWS managed key alias/aws/sns",
         ("aws:sns/topic:Topic", {"kmsMasterKeyId": US}),
+    ),
+    "sns-tls-only": Case(
+        [res(TOPIC, "t"), res(TOPIC_POLICY, "p", {"policy": SNS_TLS_POLICY}, deps=("t",))],
+        [
+            res(TOPIC, "t"),
+            res(
+                TOPIC_POLICY,
+                "p",
+                {"policy": doc({k: v for k, v in json.loads(SNS_TLS_POLICY)["Statement"][0].items() if k != "Effect"})},
+                deps=("t",),
+            ),
+        ],
+        "topic t's policy does not deny aws:SecureTransport=false",
+        [res(TOPIC, "t"), res(TOPIC_POLICY, "p", {"policy": US}, deps=("t",))],
+    ),
+    "alarm-notifies-platform-topic": Case(
+        [res(TOPIC, "t"), res(ALARM, "a", {"alarmActions": [US]}, deps=("t",))],
+        [res(TOPIC, "t"), res(ALARM, "a", {"alarmActions": []})],
+        "alarm a has no alarm action: it notifies nobody",
+        [res(TOPIC, "t"), res(ALARM, "a", {"alarmActions": UA})],
     ),
     # --- stack
     "tags-mandatory": Case(

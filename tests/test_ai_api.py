@@ -395,7 +395,8 @@ def test_network_policies_deny_by_default_and_allow_only_alb_dns_database_and_ht
     assert len(ingress) == 2
     egress = policies["ai-api-allow-egress"]["egress"]
     ports = [sorted((p["protocol"], p["port"]) for p in rule["ports"]) for rule in egress]
-    assert ports == [[("TCP", 53), ("UDP", 53)], [("TCP", 5432)], [("TCP", 443)]]
+    # ... and OTLP to the trace collector (tests/test_observability_telemetry.py).
+    assert ports == [[("TCP", 53), ("UDP", 53)], [("TCP", 5432)], [("TCP", 443)], [("TCP", 4318)]]
     assert egress[0]["to"][0]["podSelector"]["matchLabels"] == {"k8s-app": "kube-dns"}
     assert sorted(p["ipBlock"]["cidr"] for p in egress[1]["to"]) == database
     assert egress[2]["to"][0]["ipBlock"]["except"] == ["169.254.0.0/16"]  # never the instance metadata service

@@ -124,9 +124,9 @@ def test_service_role_has_the_backup_and_s3_managed_policies_and_key_use(plan_of
 
 def test_job_events_go_to_an_encrypted_topic_only_aws_backup_may_publish_to(plan_of) -> None:
     plan = plan_of("prod")
-    topic = the(plan, "aws:sns/topic:Topic")
+    topic = plan.by_name("prod-backup-events")  # the alarms' topics are the observability component's
     assert topic.inputs["kmsMasterKeyId"] == KEY_ARN.format("prod-identity-backup-key")
-    topic_policy = json.loads(the(plan, "aws:sns/topicPolicy:TopicPolicy").inputs["policy"])
+    topic_policy = json.loads(plan.by_name("prod-backup-events-policy").inputs["policy"])
     statements = {s["Sid"]: s for s in topic_policy["Statement"]}
     publish = statements["AwsBackupPublishesVaultEvents"]
     assert publish["Principal"] == {"Service": "backup.amazonaws.com"}

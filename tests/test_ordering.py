@@ -70,7 +70,7 @@ def test_charts_wait_for_their_role_policies_and_the_nodes(plan_of, any_stack) -
     node exists cannot become ready."""
     plan = plan_of(any_stack)
     charts = plan.by_type(CHART)
-    assert len(charts) == 7  # six add-ons and the kube-prometheus-stack
+    assert len(charts) == 9  # six add-ons, the kube-prometheus-stack, Fluent Bit and the trace collector
     with_roles = 0
     for found in charts:
         policy = next((r for r in plan.resources if r.name == f"{found.name}-policy"), None)
@@ -79,7 +79,7 @@ def test_charts_wait_for_their_role_policies_and_the_nodes(plan_of, any_stack) -
             assert {policy.urn, plan.by_name(f"{found.name}-role").urn} <= set(found.dependencies), found.name
         before = waits_for(plan, found)
         assert plan.by_name(f"{any_stack}-cluster-system").urn in before, found.name
-    assert with_roles == 3  # load balancer controller, Karpenter, external-secrets
+    assert with_roles == 5  # load balancer controller, Karpenter, external-secrets, Fluent Bit, the collector
 
 
 def test_only_the_ai_api_pods_wait_for_the_schema(plan_of, any_stack) -> None:

@@ -114,9 +114,11 @@ class Addons(PlatformComponent):
         if config.load_balancer_controller.enabled:
             installed["load_balancer_controller"] = load_balancer_controller.install(self, name, args)
         self.karpenter_node_role_name: str | None = None
+        self.karpenter_interruption_queue_name: pulumi.Output[str] | None = None
         if config.karpenter.enabled:
             installed["karpenter"] = nodes = karpenter.install(self, name, args)
             self.karpenter_node_role_name = nodes.node_role_name
+            self.karpenter_interruption_queue_name = nodes.interruption_queue_name
             self.ec2_node_class, self.node_pool = nodes.ec2_node_class, nodes.node_pool
         if config.metrics_server.enabled:
             installed["metrics_server"] = metrics_server.install(self, name, args)
@@ -152,6 +154,7 @@ class Addons(PlatformComponent):
                 "secrets_path_prefix": self.secrets_path_prefix,
                 "argo_rollouts_enabled": self.argo_rollouts_enabled,
                 "karpenter_node_role_name": self.karpenter_node_role_name,
+                "karpenter_interruption_queue_name": self.karpenter_interruption_queue_name,
             }
         )
 

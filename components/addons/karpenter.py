@@ -40,6 +40,7 @@ class KarpenterInstalled(Installed):
     """Karpenter's chart and controller role, plus the node role's IAM name and the default node class and pool."""
 
     node_role_name: str
+    interruption_queue_name: pulumi.Output[str]
     ec2_node_class: k8s.apiextensions.CustomResource
     node_pool: k8s.apiextensions.CustomResource
 
@@ -117,7 +118,12 @@ def install(parent: PlatformComponent, name: str, args: AddonsArgs) -> Karpenter
         opts=parent.child_opts(depends_on=[installed, node_class]),
     )
     return KarpenterInstalled(
-        chart=installed, role=role, node_role_name=node_role_name, ec2_node_class=node_class, node_pool=pool
+        chart=installed,
+        role=role,
+        node_role_name=node_role_name,
+        interruption_queue_name=queue.name,
+        ec2_node_class=node_class,
+        node_pool=pool,
     )
 
 

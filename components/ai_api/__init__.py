@@ -68,6 +68,8 @@ class AiApiArgs:
         observability, which only the `rolling` strategy allows.
     monitoring_namespace: where Prometheus runs: the network policy admits it to the pods' metrics port (none
         admitted when None).
+    otlp_endpoint: the OpenTelemetry collector's OTLP/HTTP address (`OTEL_EXPORTER_OTLP_ENDPOINT`, and the network
+        policy's egress to it); None (no collector) sets no OTLP variable.
 
     Ordering (default none), so that each object waits for what its own creation needs and nothing else:
     rollouts_ready: the Argo Rollouts add-on; the Rollout and AnalysisTemplates wait for it (their CRDs).
@@ -105,6 +107,7 @@ class AiApiArgs:
     alb_tags: Mapping[str, str] = field(default_factory=dict)
     prometheus_address: str | None = None
     monitoring_namespace: str | None = None
+    otlp_endpoint: str | None = None
     rollouts_ready: Sequence[pulumi.Resource] = ()
     load_balancer_ready: Sequence[pulumi.Resource] = ()
     access_logs_ready: Sequence[pulumi.Resource] = ()
@@ -190,6 +193,7 @@ class AiApi(PlatformComponent):
             database_cidrs=args.database_cidrs,
             database_port=args.database_port,
             monitoring_namespace=args.monitoring_namespace,
+            otlp_endpoint=args.otlp_endpoint,
             opts=in_namespace,
         )
         if args.vpa_ready:
@@ -201,6 +205,10 @@ class AiApi(PlatformComponent):
         self.blocklist_ip_set_arn = self.blocklist.arn
         self.role_arn = self.role.arn
         self.url = f"https://{config.domain_name}"
+        # What the CloudWatch alarms watch: the web ACL (WAF metrics name it), the ALB by its fixed name, the cert.
+        self.web_acl_name = self.web_acl.name
+        self.load_balancer_name = edge.load_balancer_name(args.stack)
+        self.certificate_arn = config.certificate_arn
         self.register_outputs(
             {
                 "namespace_name": self.namespace_name,
@@ -209,5 +217,8 @@ class AiApi(PlatformComponent):
                 "blocklist_ip_set_arn": self.blocklist_ip_set_arn,
                 "role_arn": self.role_arn,
                 "url": self.url,
+                "web_acl_name": self.web_acl_name,
+                "load_balancer_name": self.load_balancer_name,
+                "certificate_arn": self.certificate_arn,
             }
         )

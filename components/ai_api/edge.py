@@ -6,7 +6,9 @@ to the logs bucket) with the web ACL attached; everything it needs to know is in
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
 
 # The ALB's target-group deregistration delay: in-flight requests finish before a target is dropped.
 DEREGISTRATION_DELAY_SECONDS = 30
+# An ALB name: at most 32 letters, digits and hyphens, not starting or ending with a hyphen (Elastic Load Balancing
+# CreateLoadBalancer); the AWS Load Balancer Controller refuses a longer `load-balancer-name` annotation.
+ALB_NAME_MAX = 32
 # AWS managed rule groups on the web ACL, in evaluation order after the blocklist (priority 0) and the rate limit.
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
@@ -144,14 +149,27 @@ def load_balancer_attributes(
     )
 
 
+def load_balancer_name(stack: str) -> str:
+    """The ai-api ALB's name, `ai-platform-<stack>-ai-api`, fixed so that CloudWatch alarms and operators can find it
+    (the controller would otherwise generate `k8s-<namespace>-<ingress>-<hash>`). A longer name keeps its start and
+    ends in 8 hex characters of its hash, so distinct stacks keep distinct names."""
+    name = re.sub(r"[^A-Za-z0-9-]+", "-", f"{PROJECT}-{stack}-{APP}").strip("-")
+    if len(name) > ALB_NAME_MAX:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+        name = f"{name[: ALB_NAME_MAX - 9].rstrip('-')}-{digest}"
+    return name
+
+
 def ingress_annotations(
     config: ApiConfig,
     alb_tags: Mapping[str, str],
     web_acl_arn: pulumi.Input[str],
     load_balancer_attributes: pulumi.Input[str],
+    load_balancer_name: str,
 ) -> dict[str, pulumi.Input[str]]:
     """The AWS Load Balancer Controller's settings for the ai-api ALB."""
     annotations: dict[str, pulumi.Input[str]] = {
+        "alb.ingress.kubernetes.io/load-balancer-name": load_balancer_name,
         "alb.ingress.kubernetes.io/scheme": "internet-facing",
         "alb.ingress.kubernetes.io/target-type": "ip",
         "alb.ingress.kubernetes.io/ip-address-type": "ipv4",
@@ -193,7 +211,7 @@ def ingress(
     """
     config = args.config
     attributes = load_balancer_attributes(config, args.logs_bucket_name, args.access_log_prefix)
-    annotations = ingress_annotations(config, args.alb_tags, web_acl_arn, attributes)
+    annotations = ingress_annotations(config, args.alb_tags, web_acl_arn, attributes, load_balancer_name(args.stack))
     backend = {"name": APP, "port": {"name": backend_port}}
     return k8s.networking.v1.Ingress(
         f"{name}-ingress",

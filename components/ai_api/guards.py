@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -81,15 +82,32 @@ def recommendation_only_autoscaler(
     )
 
 
+def collector_egress(otlp_endpoint: str) -> dict[str, Any]:
+    """Egress to the trace collector: its namespace (the endpoint's `<service>.<namespace>.svc` host), on the
+    endpoint's port only."""
+    url = urlsplit(otlp_endpoint)
+    labels = (url.hostname or "").split(".")
+    if len(labels) < 3 or labels[2] != "svc" or url.port is None:
+        raise ValueError(
+            f"{otlp_endpoint!r} is not an in-cluster Service address http://<service>.<namespace>.svc:<port>"
+        )
+    return {
+        "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": labels[1]}}}],
+        "ports": [{"protocol": "TCP", "port": url.port}],
+    }
+
+
 def network_policy_specs(
     config: ApiConfig,
     load_balancer_cidrs: Sequence[pulumi.Input[str]],
     database_cidrs: Sequence[pulumi.Input[str]],
     database_port: pulumi.Input[int],
     monitoring_namespace: str | None = None,
+    otlp_endpoint: str | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Default deny in the namespace; then only the ALB (to the HTTP port) and Prometheus from
-    `monitoring_namespace` (to the metrics port; none without one) in, and DNS, PostgreSQL, HTTPS out."""
+    `monitoring_namespace` (to the metrics port; none without one) in, and DNS, PostgreSQL, HTTPS and (with a
+    collector) OTLP to the trace collector out."""
     http = [{"protocol": "TCP", "port": CONTAINER_PORT}]
     ingress: list[dict[str, Any]] = [
         # The ALB (target type ip) reaches the pods from its addresses in the public subnets.
@@ -133,6 +151,7 @@ def network_policy_specs(
                     "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["169.254.0.0/16"]}}],
                     "ports": [{"protocol": "TCP", "port": 443}],
                 },
+                *([collector_egress(otlp_endpoint)] if otlp_endpoint else []),
             ],
         },
     }
@@ -147,6 +166,7 @@ def availability_and_isolation(
     database_cidrs: Sequence[pulumi.Input[str]],
     database_port: pulumi.Input[int],
     monitoring_namespace: str | None,
+    otlp_endpoint: str | None = None,
     opts: pulumi.ResourceOptions,
 ) -> None:
     """Declare the HPA of the workload (`workload_ref`), its PodDisruptionBudget and the namespace's policies.
@@ -172,7 +192,9 @@ def availability_and_isolation(
         },
         opts=opts,
     )
-    specs = network_policy_specs(config, load_balancer_cidrs, database_cidrs, database_port, monitoring_namespace)
+    specs = network_policy_specs(
+        config, load_balancer_cidrs, database_cidrs, database_port, monitoring_namespace, otlp_endpoint
+    )
     for policy_name, spec in specs.items():
         k8s.networking.v1.NetworkPolicy(
             f"{name}-netpol-{policy_name}",

@@ -100,6 +100,20 @@ def database_settings(args: AiApiArgs) -> dict[str, pulumi.Input[str]]:
     return settings
 
 
+def trace_settings(otlp_endpoint: str | None) -> dict[str, str]:
+    """Where the app's OpenTelemetry SDK sends its traces, as the SDK's own environment variables: the collector's
+    OTLP/HTTP endpoint (the SDK appends `/v1/traces`), that protocol, and the service name X-Ray shows. Sampling is
+    the collector's (`observability.traces.sampling_ratio`): the app sends every span. None: no collector, no
+    variable."""
+    if otlp_endpoint is None:
+        return {}
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_SERVICE_NAME": APP,
+    }
+
+
 def feature_flags(owner: PlatformComponent, name: str, args: AiApiArgs) -> dict[str, aws.ssm.Parameter]:
     """Declare one SSM parameter per feature flag (`<name>-flag-<flag>`) under the stack's flags path."""
     return {
@@ -162,8 +176,9 @@ def identity(owner: PlatformComponent, name: str, args: AiApiArgs, opts: pulumi.
 def settings(name: str, args: AiApiArgs, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
     """Declare the settings ConfigMap (`<name>-settings`); returns the hash of its data for the pod template.
 
-    It holds the configured `settings`, the port, region, model bucket, flags path and the database connection
-    settings (`database_settings`), the platform's keys winning over configured ones of the same name. Pods roll
+    It holds the configured `settings`, the port, region, model bucket, flags path, the database connection
+    settings (`database_settings`) and the trace exporter's (`trace_settings`), the platform's keys winning over
+    configured ones of the same name. Pods roll
     when the settings change (the hash is a pod annotation), so a settings change is released like a new image.
     """
     data: dict[str, pulumi.Input[str]] = {
@@ -173,6 +188,7 @@ def settings(name: str, args: AiApiArgs, opts: pulumi.ResourceOptions) -> pulumi
         "MODEL_BUCKET": args.model_bucket_name,
         "FEATURE_FLAGS_SSM_PATH": flags_path(args.stack),
         **database_settings(args),
+        **trace_settings(args.otlp_endpoint),
     }
     k8s.core.v1.ConfigMap(
         f"{name}-settings",

@@ -20,6 +20,7 @@ import pulumi
 
 from components.base import PlatformComponent
 from components.observability import alerting, metrics, telemetry
+from config.api import ApiConfig
 from config.observability import ObservabilityConfig
 from lib.aws import AwsContext
 
@@ -39,6 +40,7 @@ class ObservabilityArgs:
     storage_class: the cluster's default StorageClass (encrypted gp3) for Prometheus and Alertmanager volumes.
     aws: account, partition and region.
     secrets_ready: the external-secrets add-on (ExternalSecret CRD, controller); receivers' secrets wait for it.
+    api: the ai-api's section when the stack runs it: its namespace and metric names feed the SLO alert rules.
     """
 
     config: ObservabilityConfig
@@ -53,6 +55,7 @@ class ObservabilityArgs:
     storage_class: str
     aws: AwsContext
     secrets_ready: Sequence[pulumi.Resource] = ()
+    api: ApiConfig | None = None
 
 
 class Observability(PlatformComponent):
@@ -64,11 +67,13 @@ class Observability(PlatformComponent):
         super().__init__(name, opts)
         stack = metrics.install(self, name, args)
         alerting.install(self, name, args, stack)
-        telemetry.install(self, name, args)
+        telemetry_out = telemetry.install(self, name, args)
 
         self.namespace = stack.namespace
         self.prometheus_address = stack.prometheus_address
         self.alertmanager_address = stack.alertmanager_address
+        # Where the workload sends its traces (OTLP/HTTP): the collector's Service.
+        self.otlp_endpoint: str = telemetry_out.otlp_endpoint
         # What a ServiceMonitor or PrometheusRule elsewhere waits for: the chart installing their CRDs.
         self.monitoring_ready: tuple[pulumi.Resource, ...] = stack.crds_ready
         self.register_outputs(
@@ -76,6 +81,7 @@ class Observability(PlatformComponent):
                 "namespace": self.namespace,
                 "prometheus_address": self.prometheus_address,
                 "alertmanager_address": self.alertmanager_address,
+                "otlp_endpoint": self.otlp_endpoint,
                 "monitoring_ready": [r.urn for r in self.monitoring_ready],
             }
         )

@@ -20,7 +20,7 @@ localhost-bound metrics) are neither scraped nor alerted on.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pulumi
@@ -31,7 +31,8 @@ import pulumi_random as random
 from components.addons.charts import SYSTEM_NODE_SELECTOR, SYSTEM_TOLERATIONS, pdb, zone_spread
 from components.base import PlatformComponent
 from components.identity import workload_role
-from components.observability import dashboards
+from components.observability import alerting, dashboards
+from config.loader import deep_merge
 from config.namespaces import MONITORING_NAMESPACE, NODE_EXPORTER_NAMESPACE
 from lib.iam import policy_document
 from lib.k8s import WAIT_FOR_READY, object_metadata, pod_security_labels
@@ -51,9 +52,6 @@ GRAFANA_SERVICE = f"{RELEASE}-grafana"  # the grafana subchart's `<release>-graf
 PROMETHEUS_PORT, ALERTMANAGER_PORT, GRAFANA_PORT = 9090, 9093, 80
 GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 - the Kubernetes Secret's name, not a password
 GRAFANA_ADMIN_USER = "admin"
-# AlertmanagerConfig objects in the monitoring namespace with this label are merged into Alertmanager's
-# configuration, matching alerts from every namespace (matcher strategy None).
-ALERTMANAGER_CONFIG_LABELS: dict[str, str] = {"ai-platform/alertmanager-config": "true"}
 LABELS: dict[str, str] = {"app.kubernetes.io/part-of": "ai-platform", "app.kubernetes.io/managed-by": "pulumi"}
 # The policy pack's tag for a secret no SecretRotation rotates (README "Policy gate", conventions).
 ROTATION_TAG = "ai-platform/rotation"
@@ -72,8 +70,6 @@ class MetricsStack:
     prometheus_address / alertmanager_address / grafana_address: in-cluster URLs of the release's Services.
     release: the Helm release name (label `release` on the chart's objects).
     crds_ready: the chart (its CRDs: PrometheusRule, ServiceMonitor, AlertmanagerConfig...; the operator).
-    alertmanager_config_labels: the labels an AlertmanagerConfig in `namespace` needs to be merged into
-        Alertmanager's configuration (routes match alerts of every namespace).
     secrets_kms_key_arn: the key of the observability stack's own secrets (Grafana's admin password): the logs key;
         external-secrets can decrypt with it through Secrets Manager for secrets under the stack's prefix.
     amp_workspace_arn: the Amazon Managed Service for Prometheus workspace when remote write is on, else None.
@@ -85,7 +81,6 @@ class MetricsStack:
     release: str
     crds_ready: tuple[pulumi.Resource, ...]
     grafana_address: str = f"http://{GRAFANA_SERVICE}.{NAMESPACE}.svc:{GRAFANA_PORT}"
-    alertmanager_config_labels: dict[str, str] = field(default_factory=lambda: dict(ALERTMANAGER_CONFIG_LABELS))
     secrets_kms_key_arn: pulumi.Input[str] | None = None
     amp_workspace_arn: pulumi.Output[str] | None = None
 
@@ -312,8 +307,8 @@ def prometheus_values(args: ObservabilityArgs, remote_write: RemoteWrite | None)
 
 
 def alertmanager_values(args: ObservabilityArgs) -> dict[str, Any]:
-    """The chart's `alertmanager` values. Its routing is the chart's safe default (everything to a `null` receiver)
-    until AlertmanagerConfig objects labelled `ALERTMANAGER_CONFIG_LABELS` add receivers and routes."""
+    """The chart's `alertmanager` values: replicas, volumes, resources, placement. Its configuration (receivers,
+    routes) and the receivers' Secret come from `alerting.alertmanager_values`, merged in by `chart_values`."""
     settings = args.config.alertmanager
     replicas = settings.replicas
     return {
@@ -322,8 +317,6 @@ def alertmanager_values(args: ObservabilityArgs) -> dict[str, Any]:
         "alertmanagerSpec": {
             "replicas": settings.replicas,
             "storage": _volume(args.storage_class, settings.storage_gib),
-            "alertmanagerConfigSelector": {"matchLabels": dict(ALERTMANAGER_CONFIG_LABELS)},
-            "alertmanagerConfigMatcherStrategy": {"type": "None"},
             "resources": _resources("50m", "128Mi", "256Mi"),
             **_placement({"app.kubernetes.io/name": "alertmanager", "alertmanager": ALERTMANAGER_NAME}, replicas),
         },
@@ -359,9 +352,10 @@ def grafana_values(args: ObservabilityArgs) -> dict[str, Any]:
 
 
 def chart_values(args: ObservabilityArgs, remote_write: RemoteWrite | None) -> dict[str, Any]:
-    """The kube-prometheus-stack values (keys checked against the pinned chart by tests/test_chart_values.py)."""
+    """The kube-prometheus-stack values (keys checked against the pinned chart by tests/test_chart_values.py), with
+    Alertmanager's routing from the alerting module merged in."""
     system = {"nodeSelector": dict(SYSTEM_NODE_SELECTOR), "tolerations": list(SYSTEM_TOLERATIONS)}
-    return {
+    values = {
         "fullnameOverride": FULLNAME,
         "crds": {"enabled": True},
         "defaultRules": {"create": True, "rules": {key: False for key in UNREACHABLE_RULE_GROUPS}},
@@ -388,3 +382,4 @@ def chart_values(args: ObservabilityArgs, remote_write: RemoteWrite | None) -> d
             "resources": _resources("50m", "64Mi", "128Mi"),
         },
     }
+    return deep_merge(values, alerting.alertmanager_values(args, alerting.receivers_secret(args)))

@@ -230,3 +230,28 @@ SECRET_NAME = Documented(
     "ASCII letters, digits and /_+=.@-",
     pattern=r"[A-Za-z0-9/_+=.@-]+",
 )
+_CLOUDWATCH = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference"
+CW_PERIOD = Documented(
+    f"{_CLOUDWATCH}/API_PutMetricAlarm.html",
+    "10, 20, 30 or a multiple of 60 seconds",
+    check=lambda seconds: int(seconds) in (10, 20, 30) or (int(seconds) > 0 and int(seconds) % 60 == 0),
+)
+CW_MISSING_DATA = Documented(
+    f"{_CLOUDWATCH}/API_PutMetricAlarm.html",
+    "one of breaching, notBreaching, ignore, missing",
+    values=("breaching", "notBreaching", "ignore", "missing"),
+)
+CW_QUERY_ID = Documented(
+    f"{_CLOUDWATCH}/API_MetricDataQuery.html",
+    "a lowercase letter, then letters, digits and _",
+    pattern=r"[a-z][a-zA-Z0-9_]{0,254}",
+)
+CW_DASHBOARD = Documented(
+    f"{_CLOUDWATCH}/API_PutDashboard.html", "1-255 of a-z, A-Z, 0-9, - and _", pattern=r"[A-Za-z0-9_-]{1,255}"
+)
+SNS_PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")
+SNS_PROTOCOL = Documented(
+    "https://docs.aws.amazon.com/sns/latest/api/API_Subscribe.html",
+    "one of " + ", ".join(SNS_PROTOCOLS),
+    values=SNS_PROTOCOLS,
+)

@@ -1,15 +1,35 @@
-"""Logging and messaging rules: CloudWatch log groups, SQS queues, SNS topics."""
+"""Logging, messaging and alerting rules: CloudWatch log groups, SQS queues, SNS topics (customer key, TLS only),
+and CloudWatch alarms that notify one of the stack's topics."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .core import MEDIUM, Param, is_set, resource_rule, truthy
+from pulumi_policy import PolicyResource
+
+from .core import (
+    HIGH,
+    MEDIUM,
+    DocumentError,
+    Param,
+    StackIndex,
+    as_strings,
+    document,
+    is_set,
+    mapping,
+    principals,
+    resource_rule,
+    stack_rule,
+    statements,
+    truthy,
+)
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 SQS_QUEUE = "aws:sqs/queue:Queue"
 SNS_TOPIC = "aws:sns/topic:Topic"
+SNS_TOPIC_POLICY = "aws:sns/topicPolicy:TopicPolicy"
+METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 
 @resource_rule(
@@ -65,12 +85,90 @@ def sqs_encrypted(_type: str, props: Mapping[str, Any], _config: Mapping[str, An
     id="sns-encrypted",
     area="observability",
     types=(SNS_TOPIC,),
-    description="SNS topics are encrypted with a KMS key.",
+    description="SNS topics are encrypted with a customer-managed KMS key (not the AWS managed alias/aws/sns).",
     severity=MEDIUM,
-    remediation="Set kms_master_key_id (a customer key whose policy lets the publishing services use it).",
+    remediation=(
+        "Set kms_master_key_id to a customer key whose policy lets the publishing services use it (the platform's "
+        "alerts or backup key): the AWS managed key's policy admits neither CloudWatch nor EventBridge."
+    ),
     controls=("FSBP SNS.1", "CKV_AWS_26"),
     on_unknown="pass",
 )
 def sns_encrypted(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
     if not is_set(props, "kmsMasterKeyId"):
         yield "kmsMasterKeyId is not set: messages are stored unencrypted"
+        return
+    key = str(props.get("kmsMasterKeyId"))
+    if key.startswith("alias/aws/") or ":alias/aws/" in key:
+        yield f"kmsMasterKeyId is the AWS managed key {key}: its policy cannot be changed to admit the publishers"
+
+
+def _denies_insecure_publish(doc: Mapping[str, Any]) -> bool:
+    """A Deny for everyone of sns:Publish (or all actions) when aws:SecureTransport is false."""
+    for statement in statements(doc):
+        if statement.get("Effect") != "Deny" or "*" not in principals(statement):
+            continue
+        if not {"sns:publish", "sns:*", "*"} & {action.lower() for action in as_strings(statement.get("Action"))}:
+            continue
+        block = mapping(mapping(statement.get("Condition")).get("Bool"))
+        if str(block.get("aws:SecureTransport")).lower() == "false":
+            return True
+    return False
+
+
+@stack_rule(
+    id="sns-tls-only",
+    area="observability",
+    types=(SNS_TOPIC,),
+    description="Every SNS topic's policy denies publishing over plain HTTP (aws:SecureTransport false).",
+    severity=MEDIUM,
+    remediation=(
+        "Declare aws.sns.TopicPolicy with lib.iam.deny_insecure_transport('SNS:Publish', topic_arn): a Deny for "
+        "Principal * when Bool aws:SecureTransport is false."
+    ),
+    controls=(),
+    on_unknown="pass",
+)
+def sns_tls_only(topic: PolicyResource | None, index: StackIndex, _config: Mapping[str, Any]) -> Iterable[str]:
+    assert topic is not None
+    policies = index.dependents(topic, SNS_TOPIC_POLICY)
+    if not policies:
+        yield f"topic {topic.name} has no topic policy denying plain-HTTP publishing"
+        return
+    for policy in policies:
+        try:
+            if _denies_insecure_publish(document(policy.props.get("policy"))):
+                return
+        except DocumentError as error:
+            yield f"topic {topic.name}'s policy: {error}"
+            return
+    yield f"topic {topic.name}'s policy does not deny aws:SecureTransport=false"
+
+
+@stack_rule(
+    id="alarm-notifies-platform-topic",
+    area="observability",
+    types=(METRIC_ALARM,),
+    description="Every CloudWatch alarm has an alarm action publishing to one of the stack's SNS topics.",
+    severity=HIGH,
+    remediation=(
+        "Set alarm_actions (and ok_actions) to the ARN of the topic of the alarm's severity "
+        "(components.observability.alarms): an alarm without an action changes state and tells nobody."
+    ),
+    controls=("FSBP CloudWatch.15",),
+    on_unknown="pass",
+)
+def alarm_notifies_platform_topic(
+    alarm: PolicyResource | None, index: StackIndex, _config: Mapping[str, Any]
+) -> Iterable[str]:
+    assert alarm is not None
+    topics = index.by_type(SNS_TOPIC)
+    if any(alarm.urn in [r.urn for r in index.dependents(topic, METRIC_ALARM)] for topic in topics):
+        return  # alarm_actions refer to a topic of this stack (an output, unknown during a real preview)
+    actions = as_strings(alarm.props.get("alarmActions"))
+    if not actions:
+        yield f"alarm {alarm.name} has no alarm action: it notifies nobody"
+        return
+    arns = {str(topic.props.get("arn")) for topic in topics}
+    if not arns & set(actions):
+        yield f"alarm {alarm.name} notifies no SNS topic of this stack ({', '.join(actions)})"
