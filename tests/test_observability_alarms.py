@@ -95,7 +95,11 @@ def test_alerts_key_lets_alarms_and_eventbridge_encrypt_for_this_account_only() 
 
 
 def test_critical_goes_by_sms_and_info_by_email_from_routing() -> None:
-    routing = {"sms_numbers": ["+14155550100"], "email_to": ["oncall@example.com", "team@example.com"]}
+    routing = {
+        "sms_numbers": ["+14155550100"],
+        "email_to": ["oncall@example.com", "team@example.com"],
+        "smtp_username": "AKIAEXAMPLESMTPUSER",
+    }
     plan = build_plan("prod", {"ai-platform:observability": {"routing": routing}})
     subscriptions = {
         (s.inputs["protocol"], s.inputs["endpoint"], s.inputs["topic"].rsplit("-", 1)[-1])

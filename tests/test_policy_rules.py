@@ -467,3 +467,36 @@ def test_chart_rendered_low_uid_is_advisory_through_chart_hardening() -> None:
     findings = run(RULES_BY_ID["k8s-chart-hardening"], [spec])
     assert "[k8s-run-as-non-root] container job runs as gid 1000; at least 10000" in findings
     assert RULES_BY_ID["k8s-chart-hardening"].enforcement == EnforcementLevel.ADVISORY
+
+
+def _log_shipper(namespace: str, read_only: bool) -> tuple[str, dict[str, Any]]:
+    pod = {
+        "volumes": [{"name": "varlog", "hostPath": {"path": "/var/log", "type": "Directory"}}],
+        "containers": [
+            {"name": "fluent-bit", "volumeMounts": [{"name": "varlog", "mountPath": "/var/log", "readOnly": read_only}]}
+        ],
+    }
+    props = {"metadata": {"name": "fluent-bit", "namespace": namespace}, "spec": {"template": {"spec": pod}}}
+    return ("kubernetes:apps/v1:DaemonSet", props)
+
+
+def test_only_the_log_shipper_may_read_the_nodes_logs() -> None:
+    """hostPath is refused, except /var/log read-only in the log shipper's own namespace (its settings)."""
+    rule = RULES_BY_ID["k8s-no-host-path"]
+    assert run(rule, _log_shipper("logging", read_only=True)) == []
+    assert run(rule, _log_shipper("logging", read_only=False)) == ["volume varlog mounts hostPath /var/log"]
+    assert run(rule, _log_shipper("ai-api", read_only=True)) == ["volume varlog mounts hostPath /var/log"]
+    assert run(rule, _log_shipper("logging", read_only=True), {"allowedHostPaths": []}) == [
+        "volume varlog mounts hostPath /var/log"
+    ]
+
+
+def test_allowed_host_paths_are_the_log_shippers_namespace_and_directories() -> None:
+    from components.observability.logs import STATE_DIRECTORY
+    from config.namespaces import LOGS_NAMESPACE
+    from policy.rules.kubernetes import NODE_AGENT_HOST_PATHS
+
+    assert {(e["namespace"], e["path"]) for e in NODE_AGENT_HOST_PATHS} == {
+        (LOGS_NAMESPACE, "/var/log"),
+        (LOGS_NAMESPACE, STATE_DIRECTORY),
+    }

@@ -158,21 +158,71 @@ def k8s_no_host_namespaces(resource_type: str, props: Mapping[str, Any], _config
                 yield f"{key} is true"
 
 
+# The node log shipper (components/observability/logs.py) must read the node's logs: hostPath, in its own namespace
+# only, /var/log read-only, plus its position-keeping state directory. Nothing else may mount the node.
+NODE_AGENT_HOST_PATHS: tuple[dict[str, Any], ...] = (
+    {"namespace": "logging", "path": "/var/log", "readOnly": True},
+    {"namespace": "logging", "path": "/var/fluent-bit/state", "readOnly": False},
+)
+_HOST_PATHS_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"namespace": {"type": "string"}, "path": {"type": "string"}, "readOnly": {"type": "boolean"}},
+        "required": ["namespace", "path", "readOnly"],
+        "additionalProperties": False,
+    },
+}
+
+
+def _host_path_allowed(
+    namespace: str | None, volume: Mapping[str, Any], mounts: list[Mapping[str, Any]], allowed: Iterable[Any]
+) -> bool:
+    """True when `volume` (a hostPath) is one the settings allow in `namespace`, mounted read-only where required."""
+    path = dig(volume, "hostPath", "path")
+    for entry in allowed:
+        entry = mapping(entry)
+        if entry.get("namespace") == namespace and entry.get("path") == path:
+            return not entry.get("readOnly") or all(truthy(m.get("readOnly")) for m in mounts)
+    return False
+
+
 @resource_rule(
     id="k8s-no-host-path",
     area="kubernetes",
     types=WORKLOADS,
-    description="Pods mount no hostPath volumes.",
+    description=(
+        "Pods mount no hostPath volumes, except the node agents listed in setting allowedHostPaths (the log shipper "
+        "reads /var/log read-only in its own namespace)."
+    ),
     severity=HIGH,
     remediation="Use emptyDir, a projected volume or a PersistentVolumeClaim instead of hostPath.",
     controls=("CKV_K8S_27",),
     on_unknown="fail",
+    params={
+        "allowedHostPaths": Param(
+            [dict(entry) for entry in NODE_AGENT_HOST_PATHS],
+            _HOST_PATHS_SCHEMA,
+            "hostPath volumes a node agent may mount: namespace, exact path, and whether every mount of it must be "
+            "read-only.",
+        )
+    },
 )
-def k8s_no_host_path(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
-    for spec, _found in _workload(resource_type, props):
+def k8s_no_host_path(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
+    namespace = dig(props, "metadata", "namespace")
+    for spec, found in _workload(resource_type, props):
         for volume in items(spec.get("volumes")):
-            if mapping(volume).get("hostPath") is not None:
-                yield f"volume {mapping(volume).get('name', '?')} mounts hostPath {dig(volume, 'hostPath', 'path')}"
+            volume = mapping(volume)
+            if volume.get("hostPath") is None:
+                continue
+            mounts = [
+                mapping(m)
+                for c in found
+                for m in items(c.get("volumeMounts"))
+                if mapping(m).get("name") == volume.get("name")
+            ]
+            if not _host_path_allowed(namespace, volume, mounts, items(config.get("allowedHostPaths"))):
+                yield f"volume {volume.get('name', '?')} mounts hostPath {dig(volume, 'hostPath', 'path')}"
 
 
 _ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": 2147483647}
