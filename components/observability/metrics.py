@@ -169,9 +169,8 @@ def grafana_admin(
     version = aws.secretsmanager.SecretVersion(
         f"{name}-grafana-admin-version",
         secret_id=secret.id,
-        secret_string=pulumi.Output.secret(
-            pulumi.Output.json_dumps({"admin-user": GRAFANA_ADMIN_USER, "admin-password": password.result})
-        ),
+        # Secret in state: the password's secrecy carries over to the JSON built from it.
+        secret_string=pulumi.Output.json_dumps({"admin-user": GRAFANA_ADMIN_USER, "admin-password": password.result}),
         opts=parent.child_opts(),
     )
     external_secret = k8s.apiextensions.CustomResource(
