@@ -1136,3 +1136,40 @@ CASES: dict[str, Case] = {
 
 # The AWS API rules keep their cases beside their own tests (tests/aws_api_cases.py).
 CASES.update({rule_id: Case(*case) for rule_id, case in AWS_API_CASES.items()})
+
+# --- observability: alert rules and the monitoring namespace --------------------------------------------------
+
+PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+SERVICE = "kubernetes:core/v1:Service"
+
+
+def alert_rules(*rules: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return (PROMETHEUS_RULE, {"spec": {"groups": [{"name": "g", "rules": [{"record": "r", "expr": "1"}, *rules]}]}})
+
+
+COMPLETE_ALERT = {
+    "alert": "AiApiDown",
+    "expr": "up == 0",
+    "labels": {"severity": "critical"},
+    "annotations": {"summary": "s", "description": "d", "runbook_url": "docs/runbooks/alerts.md#aiapidown"},
+}
+CASES.update(
+    {
+        "alert-rules-complete": Case(
+            alert_rules(COMPLETE_ALERT),
+            alert_rules({**COMPLETE_ALERT, "labels": {"severity": "page"}}),
+            "alert AiApiDown has severity 'page'; allowed: critical, warning, info",
+            (PROMETHEUS_RULE, {"spec": US}),
+            extra_good=(alert_rules(),),
+        ),
+        "monitoring-not-public": Case(
+            (SERVICE, {"metadata": {"name": "grafana", "namespace": "monitoring"}, "spec": {"type": "ClusterIP"}}),
+            (SERVICE, {"metadata": {"name": "grafana", "namespace": "monitoring"}, "spec": {"type": "LoadBalancer"}}),
+            "Service grafana is of type LoadBalancer",
+            (SERVICE, {"metadata": {"name": "grafana", "namespace": "monitoring"}, "spec": {"type": US}}),
+            extra_good=(
+                (SERVICE, {"metadata": {"name": "api", "namespace": "ai-api"}, "spec": {"type": "LoadBalancer"}}),
+            ),
+        ),
+    }
+)

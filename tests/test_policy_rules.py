@@ -496,7 +496,27 @@ def test_allowed_host_paths_are_the_log_shippers_namespace_and_directories() -> 
     from config.namespaces import LOGS_NAMESPACE
     from policy.rules.kubernetes import NODE_AGENT_HOST_PATHS
 
-    assert {(e["namespace"], e["path"]) for e in NODE_AGENT_HOST_PATHS} == {
+    assert {(e["namespace"], e["path"]) for e in NODE_AGENT_HOST_PATHS if e["namespace"] == LOGS_NAMESPACE} == {
         (LOGS_NAMESPACE, "/var/log"),
         (LOGS_NAMESPACE, STATE_DIRECTORY),
     }
+
+
+def test_only_node_exporter_shares_the_nodes_network_and_pids() -> None:
+    rule = RULES_BY_ID["k8s-no-host-namespaces"]
+    pod = {"hostNetwork": True, "hostPID": True, "containers": [{"name": "node-exporter"}]}
+
+    def daemon_set(namespace: str, spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        props = {"metadata": {"name": "x", "namespace": namespace}, "spec": {"template": {"spec": spec}}}
+        return ("kubernetes:apps/v1:DaemonSet", props)
+
+    assert run(rule, daemon_set("node-exporter", pod)) == []
+    assert run(rule, daemon_set("node-exporter", {**pod, "hostIPC": True})) == ["hostIPC is true"]
+    assert run(rule, daemon_set("monitoring", pod)) == ["hostNetwork is true", "hostPID is true"]
+
+
+def test_node_agent_exemptions_name_the_platforms_own_namespaces() -> None:
+    from config.namespaces import NODE_EXPORTER_NAMESPACE
+    from policy.rules.kubernetes import NODE_AGENT_HOST_NAMESPACES
+
+    assert set(NODE_AGENT_HOST_NAMESPACES) == {NODE_EXPORTER_NAMESPACE}

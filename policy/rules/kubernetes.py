@@ -76,6 +76,11 @@ ALLOWED_REGISTRIES = [
     "quay.io/argoproj/*",
     "quay.io/jetstack/*",
     "ghcr.io/external-secrets/*",
+    # kube-prometheus-stack's images, from their projects' own organisations (not whole registries).
+    "quay.io/prometheus/*",
+    "quay.io/prometheus-operator/*",
+    "docker.io/grafana/*",
+    "quay.io/kiwigrid/*",
     "oci.external-secrets.io/external-secrets/*",
 ]
 ALLOWED_ADDED_CAPABILITIES = {"NET_BIND_SERVICE"}
@@ -141,28 +146,55 @@ def k8s_no_privilege_escalation(
                 yield f"container {_name(container)} does not set allowPrivilegeEscalation: false"
 
 
+# node-exporter (components/observability/metrics.py) reports the node itself: it shares the node's network and PID
+# namespaces, in its own namespace only. No other pod may.
+NODE_AGENT_HOST_NAMESPACES: dict[str, list[str]] = {"node-exporter": ["hostNetwork", "hostPID"]}
+
+
 @resource_rule(
     id="k8s-no-host-namespaces",
     area="kubernetes",
     types=WORKLOADS,
-    description="Pods do not share the node's network, PID or IPC namespaces.",
+    description=(
+        "Pods do not share the node's network, PID or IPC namespaces, except node agents listed in setting "
+        "allowedHostNamespaces (node-exporter: network and PID, in its own namespace)."
+    ),
     severity=HIGH,
     remediation="Remove hostNetwork / hostPID / hostIPC from the pod spec.",
     controls=("CIS EKS 4.2.2", "CIS EKS 4.2.3", "CIS EKS 4.2.4", "CKV_K8S_17", "CKV_K8S_18", "CKV_K8S_19"),
     on_unknown="fail",
+    params={
+        "allowedHostNamespaces": Param(
+            {namespace: list(keys) for namespace, keys in NODE_AGENT_HOST_NAMESPACES.items()},
+            {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {"enum": ["hostNetwork", "hostPID", "hostIPC"]},
+                },
+            },
+            "Kubernetes namespace -> the host namespaces its pods may share (node agents only).",
+        )
+    },
 )
-def k8s_no_host_namespaces(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
+def k8s_no_host_namespaces(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
+    allowed = items(mapping(config.get("allowedHostNamespaces")).get(dig(props, "metadata", "namespace") or ""))
     for spec, _found in _workload(resource_type, props):
         for key in ("hostNetwork", "hostPID", "hostIPC"):
-            if truthy(spec.get(key)):
+            if truthy(spec.get(key)) and key not in allowed:
                 yield f"{key} is true"
 
 
-# The node log shipper (components/observability/logs.py) must read the node's logs: hostPath, in its own namespace
-# only, /var/log read-only, plus its position-keeping state directory. Nothing else may mount the node.
+# Node agents must read the node: the log shipper (components/observability/logs.py) /var/log read-only plus its
+# position-keeping state directory, node-exporter /proc, /sys and / read-only, each in its own namespace only.
+# Nothing else may mount the node.
 NODE_AGENT_HOST_PATHS: tuple[dict[str, Any], ...] = (
     {"namespace": "logging", "path": "/var/log", "readOnly": True},
     {"namespace": "logging", "path": "/var/fluent-bit/state", "readOnly": False},
+    # node-exporter reads the node's /proc, /sys and root file system, read-only.
+    {"namespace": "node-exporter", "path": "/proc", "readOnly": True},
+    {"namespace": "node-exporter", "path": "/sys", "readOnly": True},
+    {"namespace": "node-exporter", "path": "/", "readOnly": True},
 )
 _HOST_PATHS_SCHEMA = {
     "type": "array",

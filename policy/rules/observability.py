@@ -172,3 +172,71 @@ def alarm_notifies_platform_topic(
     arns = {str(topic.props.get("arn")) for topic in topics}
     if not arns & set(actions):
         yield f"alarm {alarm.name} notifies no SNS topic of this stack ({', '.join(actions)})"
+
+
+PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+SERVICE = "kubernetes:core/v1:Service"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+SEVERITIES = ("critical", "warning", "info")
+# Namespaces whose UIs and APIs (Prometheus, Alertmanager, Grafana) must never face the internet.
+MONITORING_NAMESPACES = ("monitoring",)
+
+
+@resource_rule(
+    id="alert-rules-complete",
+    area="observability",
+    types=(PROMETHEUS_RULE,),
+    description=(
+        "Every alert of a PrometheusRule has a severity (critical, warning or info) that the routing knows, a summary, "
+        "a description and a runbook_url: an alert nobody can route or act on is noise."
+    ),
+    severity=MEDIUM,
+    remediation=(
+        "Declare alerts in components/observability/rules.py: labels.severity and annotations summary, description "
+        "and runbook_url (a heading of docs/runbooks/alerts.md)."
+    ),
+    controls=(),
+    on_unknown="pass",
+)
+def alert_rules_complete(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
+    for group in mapping(props.get("spec")).get("groups") or []:
+        for rule in mapping(group).get("rules") or []:
+            rule = mapping(rule)
+            if "alert" not in rule:
+                continue  # a recording rule
+            name = rule["alert"]
+            severity = mapping(rule.get("labels")).get("severity")
+            if severity not in SEVERITIES:
+                yield f"alert {name} has severity {severity!r}; allowed: {', '.join(SEVERITIES)}"
+            annotations = mapping(rule.get("annotations"))
+            missing = [key for key in ("summary", "description", "runbook_url") if not annotations.get(key)]
+            if missing:
+                yield f"alert {name} has no {', '.join(missing)}"
+
+
+@resource_rule(
+    id="monitoring-not-public",
+    area="observability",
+    types=(SERVICE, INGRESS),
+    description=(
+        "Prometheus, Alertmanager and Grafana are never exposed to the internet: no LoadBalancer or NodePort Service "
+        "and no internet-facing Ingress in the monitoring namespace (port-forward, or an internal ALB)."
+    ),
+    severity=HIGH,
+    remediation=(
+        "Keep the monitoring Services ClusterIP; reach them with kubectl port-forward, or an Ingress with "
+        "alb.ingress.kubernetes.io/scheme: internal behind the VPN."
+    ),
+    controls=("CKV_K8S_21",),
+    on_unknown="fail",
+)
+def monitoring_not_public(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
+    metadata = mapping(props.get("metadata"))
+    if metadata.get("namespace") not in MONITORING_NAMESPACES:
+        return
+    if resource_type == SERVICE:
+        kind = mapping(props.get("spec")).get("type", "ClusterIP")
+        if kind in ("LoadBalancer", "NodePort"):
+            yield f"Service {metadata.get('name')} is of type {kind}"
+    elif mapping(metadata.get("annotations")).get("alb.ingress.kubernetes.io/scheme") != "internal":
+        yield f"Ingress {metadata.get('name')} is not internal (alb.ingress.kubernetes.io/scheme: internal)"
