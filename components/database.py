@@ -102,30 +102,7 @@ class Database(PlatformComponent):
         config = args.config
         identifier = name
 
-        subnet_group = aws.rds.SubnetGroup(
-            f"{name}-subnets",
-            description=f"Database subnets of {name}",
-            subnet_ids=list(args.subnet_ids),
-            opts=self.child_opts(),
-        )
-        self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            vpc_id=args.vpc_id,
-            description=f"PostgreSQL ({PORT}) into {name} from the platform workloads only",
-            tags={"Name": f"{name}-sg"},
-            opts=self.child_opts(),
-        )  # no egress rules: the database never opens connections
-        for key, client_sg in args.client_security_groups.items():
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-from-{key}",
-                security_group_id=self.security_group.id,
-                referenced_security_group_id=client_sg,
-                ip_protocol="tcp",
-                from_port=PORT,
-                to_port=PORT,
-                description=f"PostgreSQL from the {key} security group",
-                opts=self.child_opts(),
-            )
+        subnet_group = self._network(name, args)
 
         parameters = aws.rds.ClusterParameterGroup(
             f"{name}-params-pg{config.engine_major}",
@@ -203,6 +180,68 @@ class Database(PlatformComponent):
             opts=self.child_opts(),
         )
 
+        writer = self._instances(name, args, subnet_group)
+
+        # What a client that needs a running database (not the readers) waits for: the writer instance.
+        self.writer_ready: tuple[pulumi.Resource, ...] = (writer,) if writer else ()
+        self.cluster_identifier = self.cluster.cluster_identifier
+        self.cluster_arn = self.cluster.arn
+        self.cluster_resource_id = self.cluster.cluster_resource_id
+        self.endpoint = self.cluster.endpoint
+        self.reader_endpoint = self.cluster.reader_endpoint
+        self.port = self.cluster.port
+        self.database_name = config.database_name
+        self.master_username = config.master_username
+        self.security_group_id = self.security_group.id
+        self.register_outputs(
+            {
+                "cluster_identifier": self.cluster_identifier,
+                "cluster_arn": self.cluster_arn,
+                "cluster_resource_id": self.cluster_resource_id,
+                "endpoint": self.endpoint,
+                "reader_endpoint": self.reader_endpoint,
+                "port": self.port,
+                "database_name": self.database_name,
+                "master_username": self.master_username,
+                "master_user_secret_arn": self.master_user_secret_arn,
+                "security_group_id": self.security_group_id,
+                "writer_ready": [resource.urn for resource in self.writer_ready],
+            }
+        )
+
+    def _network(self, name: str, args: DatabaseArgs) -> aws.rds.SubnetGroup:
+        """The database subnets and the security group that admits PostgreSQL from the platform's clients only."""
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets",
+            description=f"Database subnets of {name}",
+            subnet_ids=list(args.subnet_ids),
+            opts=self.child_opts(),
+        )
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description=f"PostgreSQL ({PORT}) into {name} from the platform workloads only",
+            tags={"Name": f"{name}-sg"},
+            opts=self.child_opts(),
+        )  # no egress rules: the database never opens connections
+        for key, client_sg in args.client_security_groups.items():
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-from-{key}",
+                security_group_id=self.security_group.id,
+                referenced_security_group_id=client_sg,
+                ip_protocol="tcp",
+                from_port=PORT,
+                to_port=PORT,
+                description=f"PostgreSQL from the {key} security group",
+                opts=self.child_opts(),
+            )
+        return subnet_group
+
+    def _instances(
+        self, name: str, args: DatabaseArgs, subnet_group: aws.rds.SubnetGroup
+    ) -> aws.rds.ClusterInstance | None:
+        """The writer, then the readers in parallel over the AZs; returns the writer (None without instances)."""
+        config, identifier = args.config, name
         monitoring_role = self._monitoring_role(name, args) if config.monitoring_interval_seconds else None
         self.instances: dict[str, aws.rds.ClusterInstance] = {}
         writer: aws.rds.ClusterInstance | None = None
@@ -235,33 +274,7 @@ class Database(PlatformComponent):
             )
             writer = writer or instance
             self.instances[key] = instance
-
-        # What a client that needs a running database (not the readers) waits for: the writer instance.
-        self.writer_ready: tuple[pulumi.Resource, ...] = (writer,) if writer else ()
-        self.cluster_identifier = self.cluster.cluster_identifier
-        self.cluster_arn = self.cluster.arn
-        self.cluster_resource_id = self.cluster.cluster_resource_id
-        self.endpoint = self.cluster.endpoint
-        self.reader_endpoint = self.cluster.reader_endpoint
-        self.port = self.cluster.port
-        self.database_name = config.database_name
-        self.master_username = config.master_username
-        self.security_group_id = self.security_group.id
-        self.register_outputs(
-            {
-                "cluster_identifier": self.cluster_identifier,
-                "cluster_arn": self.cluster_arn,
-                "cluster_resource_id": self.cluster_resource_id,
-                "endpoint": self.endpoint,
-                "reader_endpoint": self.reader_endpoint,
-                "port": self.port,
-                "database_name": self.database_name,
-                "master_username": self.master_username,
-                "master_user_secret_arn": self.master_user_secret_arn,
-                "security_group_id": self.security_group_id,
-                "writer_ready": [resource.urn for resource in self.writer_ready],
-            }
-        )
+        return writer
 
     def _monitoring_role(self, name: str, args: DatabaseArgs) -> aws.iam.Role:
         """The role RDS enhanced monitoring uses to publish OS metrics (AWS managed policy, this account only)."""
