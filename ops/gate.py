@@ -1,6 +1,7 @@
 """`python -m ops gate`: the policy pack's rules over an offline plan, exactly as CrossGuard would run them.
 
-The gate builds a stack with the offline engine (`--stack`, the same engine as `ops plan`) or reads a saved plan
+The gate builds a stack with the offline engine (`--stack`, the same engine as `ops plan`; `--preview`: as the
+stack's first `pulumi preview` sees it; `ops plan --gate` gates the plan it has just built) or reads a saved plan
 (`--plan FILE`, the `ops plan --json` format, possibly written by hand), turns every recorded resource into the
 `pulumi_policy` argument types (`ResourceValidationArgs`, `PolicyResource`, `StackValidationArgs`, with props
 wrapped in the SDK's unknown-checking proxy and `"[unknown]"` mapped to the SDK's unknown sentinel), and calls

@@ -1,4 +1,8 @@
-"""`python -m ops plan`: what a stack would create, built offline by the real program under the mock engine."""
+"""`python -m ops plan`: what a stack would create, built offline by the real program under the mock engine.
+
+`--preview` builds it as the stack's first `pulumi preview` sees it; `--gate` then gates that same plan (`make plan`:
+one build for both).
+"""
 
 from __future__ import annotations
 
