@@ -23,7 +23,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--preview",
         action="store_true",
         help="build it as the stack's first `pulumi preview` sees it: outputs of resources to create are unknown, "
-        "inputs built from them are recorded as \"[unknown]\"",
+        'inputs built from them are recorded as "[unknown]"',
     )
     parser.add_argument(
         "--gate",
