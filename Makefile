@@ -23,8 +23,7 @@ $(INSTALLED): requirements.lock
 	touch $@
 
 plan: $(INSTALLED)
-	$(PY) -m ops plan --stack $(STACK)
-	$(PY) -m ops gate --stack $(STACK)
+	$(PY) -m ops plan --stack $(STACK) --gate
 	@if command -v pulumi >/dev/null 2>&1 && $(PY) -c "import boto3,sys; sys.exit(0 if boto3.Session().get_credentials() else 1)"; then \
 		pulumi preview --stack $(STACK) --policy-pack policy --policy-pack-config $(POLICY_CONFIG); \
 	else \

@@ -102,30 +102,7 @@ class Database(PlatformComponent):
         config = args.config
         identifier = name
 
-        subnet_group = aws.rds.SubnetGroup(
-            f"{name}-subnets",
-            description=f"Database subnets of {name}",
-            subnet_ids=list(args.subnet_ids),
-            opts=self.child_opts(),
-        )
-        self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            vpc_id=args.vpc_id,
-            description=f"PostgreSQL ({PORT}) into {name} from the platform workloads only",
-            tags={"Name": f"{name}-sg"},
-            opts=self.child_opts(),
-        )  # no egress rules: the database never opens connections
-        for key, client_sg in args.client_security_groups.items():
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-from-{key}",
-                security_group_id=self.security_group.id,
-                referenced_security_group_id=client_sg,
-                ip_protocol="tcp",
-                from_port=PORT,
-                to_port=PORT,
-                description=f"PostgreSQL from the {key} security group",
-                opts=self.child_opts(),
-            )
+        subnet_group = self._network(name, args)
 
         parameters = aws.rds.ClusterParameterGroup(
             f"{name}-params-pg{config.engine_major}",
@@ -203,38 +180,7 @@ class Database(PlatformComponent):
             opts=self.child_opts(),
         )
 
-        monitoring_role = self._monitoring_role(name, args) if config.monitoring_interval_seconds else None
-        self.instances: dict[str, aws.rds.ClusterInstance] = {}
-        writer: aws.rds.ClusterInstance | None = None
-        for key, zone in instance_zones(args.availability_zones, config.reader_count).items():
-            instance = aws.rds.ClusterInstance(
-                f"{name}-{key}",
-                identifier=f"{identifier}-{key}",
-                cluster_identifier=self.cluster.id,
-                engine=aws.rds.EngineType(ENGINE),
-                instance_class=config.instance_class,
-                availability_zone=zone,
-                db_subnet_group_name=subnet_group.name,
-                publicly_accessible=False,
-                # Failover order: the readers share tier 1, preferred over any later additions.
-                promotion_tier=0 if writer is None else 1,
-                ca_cert_identifier=CA_CERTIFICATE,
-                auto_minor_version_upgrade=True,
-                copy_tags_to_snapshot=True,
-                performance_insights_enabled=True,
-                performance_insights_kms_key_id=args.kms_key_arn,
-                performance_insights_retention_period=config.performance_insights_retention_days,
-                monitoring_interval=config.monitoring_interval_seconds,
-                monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
-                preferred_maintenance_window=config.maintenance_window,
-                apply_immediately=False,
-                tags={"Name": f"{identifier}-{key}"},
-                # Readers wait for the first instance (only), so that it is the one Aurora makes the writer; they
-                # are created in parallel with each other.
-                opts=self.child_opts(protect=config.protect, depends_on=[writer] if writer else None),
-            )
-            writer = writer or instance
-            self.instances[key] = instance
+        writer = self._instances(name, args, subnet_group)
 
         # What a client that needs a running database (not the readers) waits for: the writer instance.
         self.writer_ready: tuple[pulumi.Resource, ...] = (writer,) if writer else ()
@@ -269,6 +215,73 @@ class Database(PlatformComponent):
                 "reader_count": self.reader_count,
             }
         )
+
+    def _network(self, name: str, args: DatabaseArgs) -> aws.rds.SubnetGroup:
+        """The database subnets and the security group that admits PostgreSQL from the platform's clients only."""
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets",
+            description=f"Database subnets of {name}",
+            subnet_ids=list(args.subnet_ids),
+            opts=self.child_opts(),
+        )
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.vpc_id,
+            description=f"PostgreSQL ({PORT}) into {name} from the platform workloads only",
+            tags={"Name": f"{name}-sg"},
+            opts=self.child_opts(),
+        )  # no egress rules: the database never opens connections
+        for key, client_sg in args.client_security_groups.items():
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-from-{key}",
+                security_group_id=self.security_group.id,
+                referenced_security_group_id=client_sg,
+                ip_protocol="tcp",
+                from_port=PORT,
+                to_port=PORT,
+                description=f"PostgreSQL from the {key} security group",
+                opts=self.child_opts(),
+            )
+        return subnet_group
+
+    def _instances(
+        self, name: str, args: DatabaseArgs, subnet_group: aws.rds.SubnetGroup
+    ) -> aws.rds.ClusterInstance | None:
+        """The writer, then the readers in parallel over the AZs; returns the writer (None without instances)."""
+        config, identifier = args.config, name
+        monitoring_role = self._monitoring_role(name, args) if config.monitoring_interval_seconds else None
+        self.instances: dict[str, aws.rds.ClusterInstance] = {}
+        writer: aws.rds.ClusterInstance | None = None
+        for key, zone in instance_zones(args.availability_zones, config.reader_count).items():
+            instance = aws.rds.ClusterInstance(
+                f"{name}-{key}",
+                identifier=f"{identifier}-{key}",
+                cluster_identifier=self.cluster.id,
+                engine=aws.rds.EngineType(ENGINE),
+                instance_class=config.instance_class,
+                availability_zone=zone,
+                db_subnet_group_name=subnet_group.name,
+                publicly_accessible=False,
+                # Failover order: the readers share tier 1, preferred over any later additions.
+                promotion_tier=0 if writer is None else 1,
+                ca_cert_identifier=CA_CERTIFICATE,
+                auto_minor_version_upgrade=True,
+                copy_tags_to_snapshot=True,
+                performance_insights_enabled=True,
+                performance_insights_kms_key_id=args.kms_key_arn,
+                performance_insights_retention_period=config.performance_insights_retention_days,
+                monitoring_interval=config.monitoring_interval_seconds,
+                monitoring_role_arn=monitoring_role.arn if monitoring_role else None,
+                preferred_maintenance_window=config.maintenance_window,
+                apply_immediately=False,
+                tags={"Name": f"{identifier}-{key}"},
+                # Readers wait for the first instance (only), so that it is the one Aurora makes the writer; they
+                # are created in parallel with each other.
+                opts=self.child_opts(protect=config.protect, depends_on=[writer] if writer else None),
+            )
+            writer = writer or instance
+            self.instances[key] = instance
+        return writer
 
     def _monitoring_role(self, name: str, args: DatabaseArgs) -> aws.iam.Role:
         """The role RDS enhanced monitoring uses to publish OS metrics (AWS managed policy, this account only)."""

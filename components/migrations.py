@@ -111,6 +111,70 @@ class DatabaseMigrationsArgs:
     secrets_ready: Sequence[pulumi.Resource] = ()
 
 
+def pod_spec(
+    args: DatabaseMigrationsArgs, files: dict[str, str], secret_name: str, config_map: k8s.core.v1.ConfigMap
+) -> dict[str, Any]:
+    """The migrations Job's pod: psql over the mounted SQL files, as the master user (credentials from
+    `secret_name`), restricted, with a read-only root file system and bounded resources."""
+    secret_env = [
+        {"name": env, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
+        for env, key in (("PGUSER", "username"), ("PGPASSWORD", "password"))
+    ]
+    plain_env = {
+        "PGHOST": args.host,
+        "PGPORT": pulumi.Output.from_input(args.port).apply(str),
+        "PGDATABASE": args.database_name,
+        "PGSSLMODE": "require",  # the server enforces TLS too (rds.force_ssl)
+        "PGCONNECT_TIMEOUT": "30",  # a paused Serverless v2 cluster takes ~15 s to resume on first connect
+        "PGAPPNAME": "ai-platform-migrations",
+        "HOME": "/tmp",  # noqa: S108 - a private emptyDir in the pod
+    }
+    return {
+        "restartPolicy": "Never",
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": RUN_AS_ID,
+            "runAsGroup": RUN_AS_ID,
+            "fsGroup": RUN_AS_ID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [
+            {
+                "name": "psql",
+                "image": args.image,
+                "imagePullPolicy": "IfNotPresent",
+                "command": [
+                    "psql",
+                    *psql_arguments([f"{MOUNT_PATH}/{file}" for file in files]),
+                ],
+                "env": [{"name": k, "value": v} for k, v in plain_env.items()] + secret_env,
+                "securityContext": {
+                    "allowPrivilegeEscalation": False,
+                    "readOnlyRootFilesystem": True,
+                    "runAsNonRoot": True,
+                    "runAsUser": RUN_AS_ID,
+                    "runAsGroup": RUN_AS_ID,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+                "resources": {
+                    "requests": {"cpu": "50m", "memory": "64Mi"},
+                    "limits": {"cpu": "500m", "memory": "256Mi"},
+                },
+                "volumeMounts": [
+                    {"name": "migrations", "mountPath": MOUNT_PATH, "readOnly": True},
+                    {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - emptyDir
+                ],
+            }
+        ],
+        "volumes": [
+            {"name": "migrations", "configMap": {"name": config_map.metadata.name}},
+            {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
+        ],
+    }
+
+
 class DatabaseMigrations(PlatformComponent):
     """Namespace, ExternalSecret (master credentials), ConfigMap (SQL), NetworkPolicy and the migrations Job.
 
@@ -179,19 +243,6 @@ class DatabaseMigrations(PlatformComponent):
         )
         self._network_policy(name, args, in_namespace)
 
-        secret_env = [
-            {"name": env, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}}
-            for env, key in (("PGUSER", "username"), ("PGPASSWORD", "password"))
-        ]
-        plain_env = {
-            "PGHOST": args.host,
-            "PGPORT": pulumi.Output.from_input(args.port).apply(str),
-            "PGDATABASE": args.database_name,
-            "PGSSLMODE": "require",  # the server enforces TLS too (rds.force_ssl)
-            "PGCONNECT_TIMEOUT": "30",  # a paused Serverless v2 cluster takes ~15 s to resume on first connect
-            "PGAPPNAME": "ai-platform-migrations",
-            "HOME": "/tmp",  # noqa: S108 - a private emptyDir in the pod
-        }
         self.job_name = f"db-migrate-{suffix}"
         self.job = k8s.batch.v1.Job(
             f"{name}-job",
@@ -200,53 +251,7 @@ class DatabaseMigrations(PlatformComponent):
                 "backoffLimit": 3,
                 "activeDeadlineSeconds": 900,
                 "ttlSecondsAfterFinished": 3 * 24 * 3600,  # logs stay inspectable for three days
-                "template": {
-                    "metadata": {"labels": LABELS},
-                    "spec": {
-                        "restartPolicy": "Never",
-                        "automountServiceAccountToken": False,
-                        "enableServiceLinks": False,
-                        "securityContext": {
-                            "runAsNonRoot": True,
-                            "runAsUser": RUN_AS_ID,
-                            "runAsGroup": RUN_AS_ID,
-                            "fsGroup": RUN_AS_ID,
-                            "seccompProfile": {"type": "RuntimeDefault"},
-                        },
-                        "containers": [
-                            {
-                                "name": "psql",
-                                "image": args.image,
-                                "imagePullPolicy": "IfNotPresent",
-                                "command": [
-                                    "psql",
-                                    *psql_arguments([f"{MOUNT_PATH}/{file}" for file in files]),
-                                ],
-                                "env": [{"name": k, "value": v} for k, v in plain_env.items()] + secret_env,
-                                "securityContext": {
-                                    "allowPrivilegeEscalation": False,
-                                    "readOnlyRootFilesystem": True,
-                                    "runAsNonRoot": True,
-                                    "runAsUser": RUN_AS_ID,
-                                    "runAsGroup": RUN_AS_ID,
-                                    "capabilities": {"drop": ["ALL"]},
-                                },
-                                "resources": {
-                                    "requests": {"cpu": "50m", "memory": "64Mi"},
-                                    "limits": {"cpu": "500m", "memory": "256Mi"},
-                                },
-                                "volumeMounts": [
-                                    {"name": "migrations", "mountPath": MOUNT_PATH, "readOnly": True},
-                                    {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - emptyDir
-                                ],
-                            }
-                        ],
-                        "volumes": [
-                            {"name": "migrations", "configMap": {"name": config_map.metadata.name}},
-                            {"name": "tmp", "emptyDir": {"sizeLimit": "16Mi"}},
-                        ],
-                    },
-                },
+                "template": {"metadata": {"labels": LABELS}, "spec": pod_spec(args, files, secret_name, config_map)},
             },
             # A Job's pod template is immutable: a change (new endpoint, say) replaces it under the same name.
             opts=self.child_opts(

@@ -113,6 +113,38 @@ class Network(PlatformComponent):
                     opts=self.child_opts(),
                 )
 
+        route_table_ids = self._routing(name, config.nat_strategy, azs, igw)
+        self._flow_logs(name, args)
+        self._endpoints(name, args, route_table_ids)
+
+        self.vpc_id = self.vpc.id
+        self.vpc_cidr = self.vpc.cidr_block
+        self.availability_zones = list(azs)
+        self.public_subnet_ids = [s.id for s in self.subnets["public"].values()]
+        self.private_subnet_ids = [s.id for s in self.subnets["private"].values()]
+        self.database_subnet_ids = [s.id for s in self.subnets["database"].values()]
+        # Ranges, for rules that admit or reach a tier (network policies, the database's clients): known at
+        # preview time, unlike the subnet ids.
+        self.public_subnet_cidrs = list(subnet_plan["public"].values())
+        self.database_subnet_cidrs = list(subnet_plan["database"].values())
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc_id,
+                "vpc_cidr": self.vpc_cidr,
+                "availability_zones": self.availability_zones,
+                "public_subnet_ids": self.public_subnet_ids,
+                "private_subnet_ids": self.private_subnet_ids,
+                "database_subnet_ids": self.database_subnet_ids,
+                "public_subnet_cidrs": self.public_subnet_cidrs,
+                "database_subnet_cidrs": self.database_subnet_cidrs,
+            }
+        )
+
+    def _routing(
+        self, name: str, nat_strategy: str, azs: tuple[str, ...], igw: aws.ec2.InternetGateway
+    ) -> list[pulumi.Output[str]]:
+        """Route tables per tier and the NAT gateways; returns the private and database route tables' ids (where
+        gateway endpoints attach)."""
         # Public tier: one route table with the default route to the internet gateway.
         public_rt = aws.ec2.RouteTable(
             f"{name}-public-rt", vpc_id=self.vpc.id, tags={"Name": f"{name}-public"}, opts=self.child_opts()
@@ -130,7 +162,7 @@ class Network(PlatformComponent):
             )
 
         # NAT: in the first AZ only (single) or in every AZ (one_per_az), each in that AZ's public subnet.
-        nat_azs = azs[:1] if config.nat_strategy == "single" else azs
+        nat_azs = azs[:1] if nat_strategy == "single" else azs
         self.nat_gateways: dict[str, aws.ec2.NatGateway] = {}
         for az in nat_azs:
             eip = aws.ec2.Eip(f"{name}-nat-{az}-eip", domain="vpc", tags={"Name": f"{name}-nat-{az}"},
@@ -174,31 +206,7 @@ class Network(PlatformComponent):
                 opts=self.child_opts(),
             )  # fmt: skip
 
-        self._flow_logs(name, args)
-        self._endpoints(name, args, [*(rt.id for rt in private_rts.values()), database_rt.id])
-
-        self.vpc_id = self.vpc.id
-        self.vpc_cidr = self.vpc.cidr_block
-        self.availability_zones = list(azs)
-        self.public_subnet_ids = [s.id for s in self.subnets["public"].values()]
-        self.private_subnet_ids = [s.id for s in self.subnets["private"].values()]
-        self.database_subnet_ids = [s.id for s in self.subnets["database"].values()]
-        # Ranges, for rules that admit or reach a tier (network policies, the database's clients): known at
-        # preview time, unlike the subnet ids.
-        self.public_subnet_cidrs = list(subnet_plan["public"].values())
-        self.database_subnet_cidrs = list(subnet_plan["database"].values())
-        self.register_outputs(
-            {
-                "vpc_id": self.vpc_id,
-                "vpc_cidr": self.vpc_cidr,
-                "availability_zones": self.availability_zones,
-                "public_subnet_ids": self.public_subnet_ids,
-                "private_subnet_ids": self.private_subnet_ids,
-                "database_subnet_ids": self.database_subnet_ids,
-                "public_subnet_cidrs": self.public_subnet_cidrs,
-                "database_subnet_cidrs": self.database_subnet_cidrs,
-            }
-        )
+        return [*(rt.id for rt in private_rts.values()), database_rt.id]
 
     def _flow_logs(self, name: str, args: NetworkArgs) -> None:
         """VPC flow logs into a KMS-encrypted log group, written by a role only the flow-logs service can assume."""

@@ -1,6 +1,7 @@
 """`python -m ops gate`: the policy pack's rules over an offline plan, exactly as CrossGuard would run them.
 
-The gate builds a stack with the offline engine (`--stack`, the same engine as `ops plan`) or reads a saved plan
+The gate builds a stack with the offline engine (`--stack`, the same engine as `ops plan`; `--preview`: as the
+stack's first `pulumi preview` sees it; `ops plan --gate` gates the plan it has just built) or reads a saved plan
 (`--plan FILE`, the `ops plan --json` format, possibly written by hand), turns every recorded resource into the
 `pulumi_policy` argument types (`ResourceValidationArgs`, `PolicyResource`, `StackValidationArgs`, with props
 wrapped in the SDK's unknown-checking proxy and `"[unknown]"` mapped to the SDK's unknown sentinel), and calls
@@ -37,7 +38,16 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from ops.engine import PROJECT, PROJECT_DIR, UNKNOWN, Plan, RecordedResource, plan_stack, read_stack_config
+from ops.engine import (
+    PROJECT,
+    PROJECT_DIR,
+    UNKNOWN,
+    Plan,
+    RecordedResource,
+    plan_stack,
+    read_stack_config,
+    without_cycle_collection,
+)
 from policy.rules import ENVIRONMENTS, RULES, PackConfigError, enforcement_for, load_pack_config, rule_config
 from policy.rules.core import ALL_ORIGINS, CHART, EKS, PROGRAM
 
@@ -69,6 +79,7 @@ class GateResult:
     resources: int
     rules: int
     violations: tuple[Violation, ...]
+    preview: bool = False  # the plan was built as a first `pulumi preview` sees it
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -84,8 +95,9 @@ class GateResult:
 
     def summary(self) -> str:
         verdict = "PASS" if self.passed else "FAIL"
+        mode = ", as a first preview" if self.preview else ""
         return (
-            f"gate {verdict}: stack {self.stack} (environment {self.environment}): {self.rules} rules over "
+            f"gate {verdict}: stack {self.stack} (environment {self.environment}{mode}): {self.rules} rules over "
             f"{self.resources} resources: {len(self.mandatory)} mandatory, {len(self.advisory)} advisory violation(s)"
         )
 
@@ -94,6 +106,7 @@ class GateResult:
             "stack": self.stack,
             "environment": self.environment,
             "passed": self.passed,
+            "preview": self.preview,
             "summary": self.summary(),
             "counts": {
                 "resources": self.resources,
@@ -210,7 +223,7 @@ def evaluate(plan: Plan, environment: str, pack_config: Mapping[str, Any] | None
         violations,
         key=lambda v: (v.enforcement != "mandatory", _SEVERITY_ORDER.get(v.severity, 9), v.rule, v.urn),
     )
-    return GateResult(plan.stack, environment, len(analyzed), enabled, tuple(ordered))
+    return GateResult(plan.stack, environment, len(analyzed), enabled, tuple(ordered), plan.preview)
 
 
 # --- inputs ------------------------------------------------------------------------------------------------------
@@ -293,6 +306,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="pack config to apply (default: the stack's environment, or the plan's environment tag)",
     )
     gate.add_argument(
+        "--preview",
+        action="store_true",
+        help="with --stack: build it as the stack's first `pulumi preview` sees it (outputs of resources to create "
+        "unknown)",
+    )
+    gate.add_argument(
         "--json", type=Path, metavar="FILE", help="also write the result as JSON to FILE ('-' for stdout)"
     )
     gate.set_defaults(handler=run_gate)
@@ -304,6 +323,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_gate(args: argparse.Namespace) -> int:
+    if args.plan is not None and args.preview:
+        print("error: --preview builds a stack (--stack); a saved plan is gated as it was recorded", file=sys.stderr)
+        return 2
     try:
         if args.plan is not None:
             plan = read_plan_file(args.plan)
@@ -311,19 +333,30 @@ def run_gate(args: argparse.Namespace) -> int:
         else:
             stack = args.stack or "dev"
             environment = args.environment or stack_environment(stack)
-            plan = plan_stack(stack)
-        result = evaluate(plan, environment)
-    except (GateInputError, PackConfigError) as error:
+            plan = plan_stack(stack, preview=args.preview)
+    except GateInputError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return gate_plan(plan, environment, args.json)
+
+
+def gate_plan(plan: Plan, environment: str, json_path: Path | None = None) -> int:
+    """Evaluate `plan`, print the table and the summary (and the JSON result to `json_path`, '-' for stdout);
+    the gate's exit status: 0 pass, 1 a mandatory violation, 2 a bad pack config. `ops plan --gate` shares it."""
+    try:
+        with without_cycle_collection():  # loading the botocore models is a burst of long-lived objects too
+            result = evaluate(plan, environment)
+    except PackConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(render_table(result))
     print(result.summary())
-    if args.json is not None:
+    if json_path is not None:
         text = json.dumps(result.to_json(), indent=2) + "\n"
-        if str(args.json) == "-":
+        if str(json_path) == "-":
             sys.stdout.write(text)
         else:
-            args.json.write_text(text)
+            json_path.write_text(text)
     return 0 if result.passed else 1
 
 

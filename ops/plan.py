@@ -1,4 +1,8 @@
-"""`python -m ops plan`: what a stack would create, built offline by the real program under the mock engine."""
+"""`python -m ops plan`: what a stack would create, built offline by the real program under the mock engine.
+
+`--preview` builds it as the stack's first `pulumi preview` sees it; `--gate` then gates that same plan (`make plan`:
+one build for both).
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,36 @@ from collections import Counter
 from pathlib import Path
 
 from ops.engine import Plan, plan_stack
+from ops.gate import gate_plan, stack_environment
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("plan", help="build a stack offline and print its resource tree")
     parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the recorded plan as JSON to FILE")
+    parser.add_argument(
+        "--preview",
+        action="store_true",
+        help="build it as the stack's first `pulumi preview` sees it: outputs of resources to create are unknown, "
+        'inputs built from them are recorded as "[unknown]"',
+    )
+    parser.add_argument(
+        "--gate",
+        action="store_true",
+        help="then run the policy gate over this same plan (as `ops gate --stack`, without building it again); "
+        "the exit status is the gate's",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    plan = plan_stack(args.stack)
+    plan = plan_stack(args.stack, preview=args.preview)
     print(render_tree(plan))
     if args.json:
         args.json.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=True) + "\n")
         print(f"plan written to {args.json}")
+    if args.gate:
+        return gate_plan(plan, stack_environment(args.stack))
     return 0
 
 

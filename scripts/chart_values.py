@@ -40,9 +40,9 @@ from typing import Any
 import yaml
 
 try:
-    from scripts.crd_schemas import differences, dump, git_blob_id, reduce_schema, write
+    from scripts.crd_schemas import dump, git_blob_id, publish, reduce_schema
 except ModuleNotFoundError:  # run as `python scripts/chart_values.py`
-    from crd_schemas import differences, dump, git_blob_id, reduce_schema, write  # type: ignore[no-redef]
+    from crd_schemas import dump, git_blob_id, publish, reduce_schema  # type: ignore[no-redef]
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "tests" / "schemas" / "charts"
 VALUES, CHART_FILE, SCHEMA = "values.yaml", "Chart.yaml", "values.schema.json"
@@ -330,13 +330,7 @@ def main(argv: Sequence[str] | None = None, sources: Sequence[ChartValuesSource]
     if args.chart:  # one chart: leave the other charts' files alone
         shipped = {p.name: p.read_text(encoding="utf-8") for p in args.out.glob("*.json")}
         files = {**{n: t for n, t in shipped.items() if not re.fullmatch(rf"{re.escape(args.chart)}-\d.*", n)}, **files}
-    if args.check:
-        lines = differences(files, args.out)
-        print("\n".join(lines) if lines else f"{len(files)} files up to date in {args.out}")
-        return 1 if lines else 0
-    write(files, args.out)
-    print(f"wrote {len(files)} files to {args.out}")
-    return 0
+    return publish(files, args.out, check=args.check)
 
 
 if __name__ == "__main__":

@@ -264,6 +264,17 @@ def differences(files: dict[str, str], out_dir: Path) -> list[str]:
     return lines
 
 
+def publish(files: dict[str, str], out_dir: Path, *, check: bool) -> int:
+    """Write `files` into `out_dir`, or with `check` only report how the shipped ones differ: the exit code."""
+    if check:
+        lines = differences(files, out_dir)
+        print("\n".join(lines) if lines else f"{len(files)} files up to date in {out_dir}")
+        return 1 if lines else 0
+    write(files, out_dir)
+    print(f"wrote {len(files)} files to {out_dir}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None, sources: Sequence[CrdSource] = CRDS) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     source_help = "read local copies `<project>__<file name>` from DIR instead of GitHub"
@@ -276,13 +287,7 @@ def main(argv: Sequence[str] | None = None, sources: Sequence[CrdSource] = CRDS)
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.check:
-        lines = differences(files, args.out)
-        print("\n".join(lines) if lines else f"{len(files)} files up to date in {args.out}")
-        return 1 if lines else 0
-    write(files, args.out)
-    print(f"wrote {len(files)} files to {args.out}")
-    return 0
+    return publish(files, args.out, check=args.check)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import pulumi_aws as aws
 import pytest
 
 from lib.tagging import tagging_transformation
-from ops.engine import SECRET, run_program
+from ops.engine import SECRET, UNKNOWN, run_program
 
 RAW = {"aws:region": "eu-west-1"}
 
@@ -61,3 +61,32 @@ def test_tagging_keeps_own_tags_but_mandatory_keys_win() -> None:
     plan = run_program("dev", RAW, Holder)
     assert plan.by_name("b").inputs["tags"] == {"Name": "b", "environment": "dev", "component": "storage"}
     assert "tags" not in plan.by_name("p").inputs  # RolePolicy has no tags: left alone
+
+
+def test_preview_leaves_outputs_of_resources_to_create_unknown_but_echoes_their_inputs() -> None:
+    """As in a stack's first `pulumi preview`: an ARN or id AWS assigns at creation is unknown, so is every input
+    built from it; a value the program set itself (a bucket's name) is known, and lookups still answer."""
+    seen: dict[str, list[str]] = {}
+
+    def program() -> None:
+        key = aws.kms.Key("key", description="k")
+        aws.kms.Alias("alias", name="alias/k", target_key_id=key.key_id)
+        bucket = aws.s3.Bucket("bucket", bucket="my-bucket")
+        aws.s3.BucketPolicy("policy", bucket=bucket.bucket, policy=bucket.arn.apply(lambda arn: f'{{"r": "{arn}"}}'))
+        aws.ssm.Parameter("param", type="SecureString", value=pulumi.Output.secret(key.arn))
+        seen["zones"] = aws.get_availability_zones().names
+        pulumi.export("bucket_name", bucket.bucket)
+        pulumi.export("key_arn", key.arn)
+
+    preview = run_program("dev", RAW, program, preview=True)
+    assert preview.preview
+    assert preview.by_name("alias").inputs["targetKeyId"] == UNKNOWN
+    assert preview.by_name("policy").inputs == {"bucket": "my-bucket", "policy": UNKNOWN}
+    assert preview.by_name("param").inputs["value"] == SECRET
+    assert preview.outputs == {"bucket_name": "my-bucket", "key_arn": UNKNOWN}
+    assert seen["zones"][0] == "eu-west-1a"
+
+    deployed = run_program("dev", RAW, program)
+    assert deployed.by_name("alias").inputs["targetKeyId"] == "key-key-id"
+    assert deployed.by_name("policy").inputs["policy"] == '{"r": "arn:aws:s3:::my-bucket"}'
+    assert deployed.outputs["key_arn"].startswith("arn:aws:kms:eu-west-1:")

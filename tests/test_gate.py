@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from ops.__main__ import main
 from ops.engine import PROJECT_DIR, UNKNOWN, Plan
 from ops.gate import environment_of, evaluate, read_plan_file
 from policy.rules import RULES, mandatory_ids
+from policy.rules.core import HIGH, MANDATORY, Rule
 from tests.policy_cases import TAGS
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -124,6 +126,68 @@ def test_unknown_in_a_saved_plan_is_an_unknown_value() -> None:
         "bucketKeyEnabled": True,
     }
     assert not [v for v in evaluate(_bucket_plan(unknown_key), "prod").violations if v.rule == "s3-encryption-kms"]
+
+
+@pytest.mark.parametrize(("on_unknown", "expected"), [("fail", 1), ("pass", 0)])
+def test_a_rule_judges_an_unknown_value_as_it_declares(on_unknown: str, expected: int) -> None:
+    """During a preview a value built from a resource not yet created is unknown: an `on_unknown="fail"` rule
+    reports it (it cannot vouch for it), an `on_unknown="pass"` rule leaves it to `pulumi up`."""
+    rule = Rule(
+        "test-unknown", "resource", "test", ("aws:s3/bucket:Bucket",), "d", HIGH, MANDATORY, "r", (), on_unknown,
+        lambda _type, props, _config: [f"bad {props['acl']}"] if props["acl"] != "private" else [],
+    )  # fmt: skip
+    props = unknown_checking_proxy({"acl": UNKNOWN_STRING_VALUE})
+    messages = rule.evaluate_resource("aws:s3/bucket:Bucket", props)
+    assert len(messages) == expected
+    if messages:
+        assert messages[0].startswith("cannot be verified: string value at .acl can't be known during preview")
+    assert rule.evaluate_resource("aws:s3/bucket:Bucket", unknown_checking_proxy({"acl": "public-read"})) == [
+        "bad public-read"
+    ]
+
+
+def _ingress_plan(annotations: Any) -> Plan:
+    ingress = "kubernetes:networking.k8s.io/v1:Ingress"
+    return Plan.from_json(
+        "prod",
+        [{"urn": f"urn:pulumi:prod::ai-platform::{ingress}::api", "type": ingress, "name": "api",
+          "inputs": {"metadata": {"name": "api", "annotations": annotations}}}],
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("annotations", "violated"),
+    [
+        ({"alb.ingress.kubernetes.io/scheme": "internet-facing", "alb.ingress.kubernetes.io/wafv2-acl-arn": UNKNOWN},
+         False),
+        ({"alb.ingress.kubernetes.io/scheme": "internet-facing"}, True),
+        ({"alb.ingress.kubernetes.io/scheme": "internet-facing", "alb.ingress.kubernetes.io/wafv2-acl-arn": ""}, True),
+        ({"alb.ingress.kubernetes.io/scheme": UNKNOWN}, True),
+        (UNKNOWN, True),
+    ],
+    ids=["acl-not-created-yet", "no-acl", "empty-acl", "scheme-unknown", "annotations-unknown"],
+)  # fmt: skip
+def test_a_web_acl_not_created_yet_protects_the_ingress_but_a_missing_one_does_not(
+    annotations: Any, violated: bool
+) -> None:
+    """In a first preview the Ingress names the web ACL by an ARN AWS has not assigned yet: it is set, so the
+    Ingress passes (`pulumi up` sees the ARN); a missing annotation, or one that cannot be read, still fails."""
+    violations = evaluate(_ingress_plan(annotations), "prod").violations
+    assert any(v.rule == "waf-public-entry-protected" for v in violations) is violated
+
+
+def test_preview_builds_a_stack_not_a_saved_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["gate", "--plan", str(FIXTURES / "public-database-plan.json"), "--preview"]) == 2
+    assert "--preview builds a stack" in capsys.readouterr().err
+
+
+def test_gate_of_a_first_preview_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = tmp_path / "gate.json"
+    assert main(["gate", "--stack", "staging", "--preview", "--json", str(report)]) == 0
+    assert "gate PASS: stack staging (environment staging, as a first preview): " in capsys.readouterr().out
+    data = json.loads(report.read_text())
+    assert data["preview"] is True
+    assert data["passed"] is True
 
 
 def test_json_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

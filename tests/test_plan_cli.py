@@ -41,6 +41,26 @@ def test_dev_plan_shows_one_nat_gateway() -> None:
     assert "- aws:ec2/natGateway:NatGateway x1" in result.stdout
 
 
+def test_plan_with_gate_prints_the_tree_then_gates_that_plan() -> None:
+    """`make plan`'s one build: the tree, then the gate's table and summary; the exit status is the gate's."""
+    result = run_ops("plan", "--stack", "prod", "--gate")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    tree_end = next(i for i, line in enumerate(lines) if line.startswith("stack prod: "))
+    assert lines[0] == "ai-platform:platform:Platform prod"
+    assert lines[-1].startswith("gate PASS: stack prod (environment prod): ")
+    assert tree_end < len(lines) - 1
+
+
+def test_plan_preview_records_unknowns_and_passes_the_gate(tmp_path: Path) -> None:
+    out = tmp_path / "preview.json"
+    result = run_ops("plan", "--stack", "dev", "--preview", "--gate", "--json", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "gate PASS: stack dev (environment dev, as a first preview): " in result.stdout.splitlines()[-1]
+    plan = Plan.from_json("dev", json.loads(out.read_text()))
+    assert {s.inputs["vpcId"] for s in plan.by_type("aws:ec2/subnet:Subnet")} == {"[unknown]"}
+
+
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     """A copy of the project's program files, so a broken stack file never touches the real ones."""
@@ -67,6 +87,19 @@ def test_bad_cidr_exits_2_naming_file_and_key_without_traceback(project_copy: Pa
     assert line.startswith("Pulumi.broken.yaml: ai-platform:network.cidr: ")
     assert expected in line
     assert "; allowed: " in line
+
+
+def test_plan_with_gate_exits_1_when_a_mandatory_rule_fails(project_copy: Path) -> None:
+    text = (PROJECT_DIR / "Pulumi.prod.yaml").read_text()
+    unsafe = text.replace("  ai-platform:network:\n", "  ai-platform:database:\n    deletion_protection: false\n"
+                          "  ai-platform:network:\n")  # fmt: skip
+    assert unsafe != text
+    (project_copy / "Pulumi.unsafe.yaml").write_text(unsafe)
+    result = run_ops("plan", "--stack", "unsafe", "--gate", cwd=project_copy)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "stack unsafe: " in result.stdout  # the tree came first
+    assert "rds-deletion-protection" in result.stdout
+    assert result.stdout.splitlines()[-1].startswith("gate FAIL: stack unsafe (environment prod): ")
 
 
 def test_unknown_stack_exits_2_listing_the_stacks() -> None:

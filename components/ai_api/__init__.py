@@ -161,7 +161,7 @@ class AiApi(PlatformComponent):
         # The pods, released as `config.strategy` says; they start only once the schema is migrated and there are
         # nodes (and the ALB readiness-gate webhook) for them.
         rollouts = args.rollouts_ready if shape.rollout_strategy is not None else ()
-        image = registry.image_reference(self.repository.repository_url, config.image)
+        image = registry.image_reference(registry.repository_url(self.repository, args.aws), config.image)
         self.workload, self.analysis_templates = workload.pods(
             name,
             args,

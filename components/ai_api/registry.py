@@ -12,6 +12,7 @@ from components.ai_api.names import APP
 from components.base import PlatformComponent
 from config import PROJECT
 from config.api import ApiEcrConfig, ApiImageConfig
+from lib.aws import AwsContext
 
 
 def lifecycle_rules(ecr: ApiEcrConfig) -> dict[str, Any]:
@@ -71,6 +72,18 @@ def image_repository(
         opts=owner.child_opts(),
     )
     return repository
+
+
+def repository_url(repository: aws.ecr.Repository, aws_context: AwsContext) -> pulumi.Output[str]:
+    """`<account>.dkr.ecr.<region>.<dns suffix>/<name>`, the repository's URI as ECR reports it, built from what is
+    known before the repository exists: the account's registry and the repository's own (explicit) name.
+
+    The `repository_url` output is unknown until ECR creates the repository, so an image reference built from it
+    would be unknown in a stack's first `pulumi preview`, where the policy pack must still see which registry and
+    which tag the pods run. Reading the name keeps the pods' dependency on the repository.
+    """
+    registry_host = f"{aws_context.account_id}.dkr.ecr.{aws_context.region}.{aws_context.dns_suffix}"
+    return repository.name.apply(lambda name: f"{registry_host}/{name}")
 
 
 def image_reference(repository_url: pulumi.Input[str], image: ApiImageConfig) -> pulumi.Output[str]:

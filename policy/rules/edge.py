@@ -8,7 +8,7 @@ from typing import Any
 
 from pulumi_policy import PolicyResource
 
-from .core import HIGH, MEDIUM, Param, StackIndex, dig, items, mapping, resource_rule, stack_rule, truthy
+from .core import HIGH, MEDIUM, Param, StackIndex, dig, is_set, items, mapping, resource_rule, stack_rule, truthy
 
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
@@ -94,7 +94,11 @@ def _annotations(resource: PolicyResource) -> Mapping[str, Any]:
     id="waf-public-entry-protected",
     area="edge",
     types=(INGRESS, SERVICE, *LOAD_BALANCERS),
-    description="Every internet-facing entry point (ALB Ingress, load balancer) is protected by a WAF web ACL.",
+    description=(
+        "Every internet-facing entry point (ALB Ingress, load balancer) is protected by a WAF web ACL. An Ingress "
+        "whose web ACL ARN annotation is set but unknown (a first preview, before the web ACL exists) passes: "
+        "`pulumi up` checks the ARN once AWS assigns it."
+    ),
     severity=HIGH,
     remediation=(
         f"Annotate internet-facing Ingresses with {WAF_ANNOTATION}=<web ACL ARN>; associate "
@@ -106,7 +110,8 @@ def _annotations(resource: PolicyResource) -> Mapping[str, Any]:
 def waf_public_entry(entry: PolicyResource | None, index: StackIndex, _config: Mapping[str, Any]) -> Iterable[str]:
     assert entry is not None
     if entry.resource_type == INGRESS:
-        if _annotations(entry).get(SCHEME) == "internet-facing" and not _annotations(entry).get(WAF_ANNOTATION):
+        public = _annotations(entry).get(SCHEME) == "internet-facing"
+        if public and not is_set(entry.props, "metadata", "annotations", WAF_ANNOTATION):
             yield f"internet-facing Ingress {entry.name} has no {WAF_ANNOTATION}"
     elif entry.resource_type == SERVICE:
         if (

@@ -1,0 +1,196 @@
+"""Realistic answers of the offline engine (`ops.engine`): what AWS and the providers report for a lookup (invoke)
+or for a resource once it is created (its computed outputs: ids, ARNs, URLs, endpoints).
+
+Extend `INVOKES` when the program needs a new lookup (an unknown one is an error, not a silent `{}`), and `OUTPUTS`
+when a component reads a computed output the echoed inputs do not provide. In preview mode the engine uses none of
+`OUTPUTS`: nothing is created yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+MOCK_ACCOUNT_ID = "123456789012"
+_AZ_LETTERS = {"us-east-1": "abcdef", "us-west-1": "bc"}
+
+
+def _availability_zones(region: str) -> dict[str, Any]:
+    letters = _AZ_LETTERS.get(region, "abc" if region.startswith(("ap-northeast-2", "sa-")) else "abcd")
+    prefix = "".join(word[0] for word in region.split("-")[:2]) + region.rsplit("-", 1)[1]
+    return {
+        "id": region,
+        "names": [f"{region}{letter}" for letter in letters],
+        "zoneIds": [f"{prefix}-az{i + 1}" for i in range(len(letters))],
+        "state": "available",
+        "groupNames": [region],
+    }
+
+
+def _partition(region: str) -> dict[str, Any]:
+    if region.startswith("cn-"):
+        return {"id": "aws-cn", "partition": "aws-cn", "dnsSuffix": "amazonaws.com.cn",
+                "reverseDnsPrefix": "cn.com.amazonaws"}  # fmt: skip
+    if region.startswith("us-gov-"):
+        return {"id": "aws-us-gov", "partition": "aws-us-gov", "dnsSuffix": "amazonaws.com",
+                "reverseDnsPrefix": "com.amazonaws"}  # fmt: skip
+    return {"id": "aws", "partition": "aws", "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws"}
+
+
+# Invoke token -> answer(args, region). Extend here when the program needs a new lookup.
+INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda _a, region: {
+        "accountId": MOCK_ACCOUNT_ID,
+        "arn": f"arn:{_partition(region)['partition']}:iam::{MOCK_ACCOUNT_ID}:role/deployer",
+        "userId": "AROAEXAMPLEDEPLOYER:ci",
+        "id": MOCK_ACCOUNT_ID,
+    },
+    "aws:index/getPartition:getPartition": lambda _a, region: _partition(region),
+    "aws:index/getRegion:getRegion": lambda _a, region: {
+        "id": region,
+        "name": region,
+        "region": region,
+        "endpoint": f"ec2.{region}.amazonaws.com",
+        "description": region,
+    },
+    "aws:index/getAvailabilityZones:getAvailabilityZones": lambda _a, region: _availability_zones(region),
+}
+
+
+def _arn_for(type_: str, name: str, region: str) -> str:
+    """A plausible ARN for an AWS resource type token like `aws:kms/key:Key`."""
+    service = type_.split(":")[1].split("/")[0]
+    kind = type_.rsplit(":", 1)[1].lower()
+    if service == "iam":
+        return f"arn:aws:iam::{MOCK_ACCOUNT_ID}:{kind}/{name}"
+    if service == "s3":
+        return f"arn:aws:s3:::{name}"
+    return f"arn:aws:{service}:{region}:{MOCK_ACCOUNT_ID}:{kind}/{name}"
+
+
+def default_outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """Outputs echo the inputs; AWS resources also get the `arn` and `name` AWS would assign."""
+    state = dict(inputs)
+    if type_.startswith("aws:"):
+        state.setdefault("arn", _arn_for(type_, inputs.get("name") or name, region))
+        state.setdefault("name", name)
+    return state
+
+
+# Type token -> extra computed outputs(name, inputs, region); the platform's components add theirs here.
+OUTPUTS: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
+    "aws:kms/key:Key": lambda name, _i, region: {
+        "keyId": f"{name}-key-id",
+        "arn": f"arn:aws:kms:{region}:{MOCK_ACCOUNT_ID}:key/{name}-key-id",
+    },
+    "aws:ec2/vpc:Vpc": lambda name, _i, _r: {"id": f"vpc-{name}", "defaultSecurityGroupId": f"sg-{name}-default"},
+    "aws:ec2/eip:Eip": lambda name, _i, _r: {"allocationId": f"eipalloc-{name}", "publicIp": "203.0.113.10"},
+    "aws:iam/role:Role": lambda name, _i, _r: {"uniqueId": f"AROA{name.upper()[:16]}"},
+    "eks:index:Cluster": lambda name, inputs, region: _eks_cluster_outputs(name, inputs, region),
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": lambda _n, inputs, _r: {
+        "arn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:oidc-provider/{str(inputs.get('url', '')).removeprefix('https://')}",
+    },
+    "aws:ec2/launchTemplate:LaunchTemplate": lambda name, _i, _r: {"id": f"lt-{name}", "latestVersion": 1},
+    "aws:sqs/queue:Queue": lambda name, inputs, region: {
+        "arn": f"arn:aws:sqs:{region}:{MOCK_ACCOUNT_ID}:{inputs.get('name', name)}",
+        "url": f"https://sqs.{region}.amazonaws.com/{MOCK_ACCOUNT_ID}/{inputs.get('name', name)}",
+    },
+    # Real-looking subnet ids: Karpenter's EC2NodeClass schema only accepts `subnet-<hex>`.
+    "aws:ec2/subnet:Subnet": lambda name, _i, _r: {
+        "id": "subnet-" + hashlib.md5(name.encode(), usedforsecurity=False).hexdigest()[:17],
+    },
+    "aws:rds/cluster:Cluster": lambda name, inputs, region: _rds_cluster_outputs(name, inputs, region),
+    "aws:s3/bucket:Bucket": lambda name, inputs, _r: {
+        "id": inputs.get("bucket", name),
+        "bucket": inputs.get("bucket", name),
+        "arn": f"arn:aws:s3:::{inputs.get('bucket', name)}",
+    },
+    "aws:ec2/securityGroup:SecurityGroup": lambda name, _i, _r: {"id": f"sg-{name}"},
+    "aws:backup/vault:Vault": lambda name, inputs, region: {
+        "id": inputs.get("name", name),
+        "arn": f"arn:aws:backup:{region}:{MOCK_ACCOUNT_ID}:backup-vault:{inputs.get('name', name)}",
+    },
+    "aws:backup/plan:Plan": lambda name, _i, region: {
+        "id": f"{name}-plan-id",
+        "arn": f"arn:aws:backup:{region}:{MOCK_ACCOUNT_ID}:backup-plan:{name}-plan-id",
+    },
+    "aws:sns/topic:Topic": lambda name, inputs, region: {
+        "arn": f"arn:aws:sns:{region}:{MOCK_ACCOUNT_ID}:{inputs.get('name', name)}",
+    },
+    "aws:ecr/repository:Repository": lambda name, inputs, region: {
+        "id": inputs.get("name", name),
+        "registryId": MOCK_ACCOUNT_ID,
+        "arn": f"arn:aws:ecr:{region}:{MOCK_ACCOUNT_ID}:repository/{inputs.get('name', name)}",
+        "repositoryUrl": f"{MOCK_ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{inputs.get('name', name)}",
+    },
+    "aws:wafv2/webAcl:WebAcl": lambda name, inputs, region: {
+        "id": f"{name}-id",
+        "arn": f"arn:aws:wafv2:{region}:{MOCK_ACCOUNT_ID}:regional/webacl/{inputs.get('name', name)}/{name}-id",
+    },
+    "aws:wafv2/ipSet:IpSet": lambda name, inputs, region: {
+        "id": f"{name}-id",
+        "arn": f"arn:aws:wafv2:{region}:{MOCK_ACCOUNT_ID}:regional/ipset/{inputs.get('name', name)}/{name}-id",
+    },
+    "aws:cloudwatch/logGroup:LogGroup": lambda name, inputs, region: {
+        "arn": f"arn:aws:logs:{region}:{MOCK_ACCOUNT_ID}:log-group:{inputs.get('name', name)}",
+    },
+}
+
+
+def _rds_cluster_outputs(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """What RDS reports for an Aurora cluster, including the managed master secret (`rds!cluster-<uuid>`)."""
+    identifier = inputs.get("clusterIdentifier", name)
+    resource_id = "cluster-" + hashlib.sha256(identifier.encode()).hexdigest()[:26].upper()
+    secrets = []
+    if inputs.get("manageMasterUserPassword"):
+        secret_name = f"rds!{resource_id.lower()}-AbCdEf"
+        secrets = [
+            {
+                "secretArn": f"arn:aws:secretsmanager:{region}:{MOCK_ACCOUNT_ID}:secret:{secret_name}",
+                "secretStatus": "active",
+                "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
+            }
+        ]
+    return {
+        "id": identifier,
+        "clusterIdentifier": identifier,
+        "clusterResourceId": resource_id,
+        "arn": f"arn:aws:rds:{region}:{MOCK_ACCOUNT_ID}:cluster:{identifier}",
+        "endpoint": f"{identifier}.cluster-c0ffee123456.{region}.rds.amazonaws.com",
+        "readerEndpoint": f"{identifier}.cluster-ro-c0ffee123456.{region}.rds.amazonaws.com",
+        "port": inputs.get("port", 5432),
+        "masterUserSecrets": secrets,
+    }
+
+
+def _eks_cluster_outputs(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """What `pulumi_eks.Cluster` reports once created: endpoint, OIDC issuer/provider, security groups, kubeconfig."""
+    cluster = inputs.get("name") or name
+    oidc_id = hashlib.md5(cluster.encode(), usedforsecurity=False).hexdigest().upper()
+    issuer = f"oidc.eks.{region}.amazonaws.com/id/{oidc_id}"
+    endpoint = f"https://{oidc_id}.gr7.{region}.eks.amazonaws.com"
+    kubeconfig = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "kubernetes",
+                      "cluster": {"server": endpoint, "certificate-authority-data": "LS0tLS1CRUdJTg=="}}],
+        "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
+        "current-context": "aws",
+        "users": [{"name": "aws", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", cluster, "--output", "json"]}}}],
+    }  # fmt: skip
+    return {
+        "kubeconfig": kubeconfig,
+        "kubeconfigJson": json.dumps(kubeconfig),
+        "oidcIssuer": issuer,
+        "oidcProviderUrl": f"https://{issuer}",
+        # pulumi-eks reports a provider ARN only when it created the provider itself.
+        "oidcProviderArn": f"arn:aws:iam::{MOCK_ACCOUNT_ID}:oidc-provider/{issuer}"
+        if inputs.get("createOidcProvider")
+        else "",
+        "clusterSecurityGroupId": f"sg-{cluster}-cluster",
+        "nodeSecurityGroupId": f"sg-{cluster}-node",
+    }
