@@ -394,3 +394,14 @@ def test_the_analysis_metrics_are_the_contracts() -> None:
     assert METRICS_CONTRACT[defaults.request_metric].startswith("counter")
     assert "`code`" in METRICS_CONTRACT[defaults.request_metric]  # the success query filters code!~"5.."
     assert METRICS_CONTRACT[defaults.latency_metric].startswith("histogram")
+
+
+def test_the_charts_alerts_that_the_platform_replaces_are_off() -> None:
+    """One incident, one notification: where the platform's own rule covers a default alert (with its own
+    runbook), the chart's is disabled; one Watchdog, the platform's."""
+    from components.observability.rules import alerts, rule_groups
+
+    disabled = values_of(build_plan("prod"))["defaultRules"]["disabled"]
+    assert set(disabled) == set(metrics.SUPERSEDED_DEFAULT_ALERTS)
+    assert all(disabled.values())
+    assert "Watchdog" in {alert.name for alert in alerts(rule_groups(None))}

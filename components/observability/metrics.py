@@ -59,6 +59,12 @@ ROTATION_TAG = "ai-platform/rotation"
 # metrics (bound to localhost on EKS) and Windows nodes (none): they would only ever say "target down".
 UNREACHABLE_RULE_GROUPS = ("etcd", "kubeControllerManager", "kubeProxy", "kubeSchedulerAlerting",
                            "kubeSchedulerRecording", "windows")  # fmt: skip
+# The chart's default alerts that the platform's own rules (components/observability/rules.py) replace, with
+# runbooks of ours: left on, every such incident would notify twice with two different runbook links.
+SUPERSEDED_DEFAULT_ALERTS: tuple[str, ...] = (
+    "Watchdog", "KubePodCrashLooping", "KubeNodeNotReady", "KubeHpaMaxedOut", "CPUThrottlingHigh",
+    "KubePersistentVolumeFillingUp", "NodeFilesystemSpaceFillingUp",
+)  # fmt: skip
 # Retention by size stops at this share of the volume, before the disk fills up (WAL and compaction need room).
 RETENTION_SIZE_SHARE = 0.85
 
@@ -357,7 +363,11 @@ def chart_values(args: ObservabilityArgs, remote_write: RemoteWrite | None) -> d
     values = {
         "fullnameOverride": FULLNAME,
         "crds": {"enabled": True},
-        "defaultRules": {"create": True, "rules": {key: False for key in UNREACHABLE_RULE_GROUPS}},
+        "defaultRules": {
+            "create": True,
+            "rules": {key: False for key in UNREACHABLE_RULE_GROUPS},
+            "disabled": {alert: True for alert in SUPERSEDED_DEFAULT_ALERTS},
+        },
         "kubeControllerManager": {"enabled": False},
         "kubeScheduler": {"enabled": False},
         "kubeEtcd": {"enabled": False},
