@@ -88,11 +88,22 @@ class Platform(PlatformComponent):
         self.config = config
 
         self.aws_provider = aws.Provider(f"{name}-aws", region=config.region, opts=self.child_opts())
-        aws_ctx = lookup_aws_context(config.region, self.aws_provider)
-        components = self.child_opts(providers={"aws": self.aws_provider})
-        cluster_name = f"{PROJECT}-{config.stack}"
+        self.aws_ctx = lookup_aws_context(config.region, self.aws_provider)
+        self.cluster_name = f"{PROJECT}-{config.stack}"
 
-        self.identity = Identity(f"{name}-identity", IdentityArgs(config=config.identity, aws=aws_ctx), components)
+        self._foundation(name, config, availability_zones)
+        self._observability(name, config)
+        self._data_layer(name, config)
+        self._workload(name, config)
+        self._alarms(name, config)
+
+        self.register_outputs(self.exports())
+
+    def _foundation(self, name: str, config: StackConfig, availability_zones: tuple[str, ...]) -> None:
+        """Keys, the network, the EKS cluster with its Kubernetes provider, and the cluster's add-ons."""
+        self.identity = Identity(
+            f"{name}-identity", IdentityArgs(config=config.identity, aws=self.aws_ctx), self._aws_opts()
+        )
 
         self.network = Network(
             f"{name}-network",
@@ -100,24 +111,24 @@ class Platform(PlatformComponent):
                 config=config.network,
                 availability_zones=availability_zones,
                 logs_kms_key_arn=self.identity.key_arns["logs"],
-                aws=aws_ctx,
+                aws=self.aws_ctx,
             ),
-            components,
+            self._aws_opts(),
         )
 
         self.cluster = Cluster(
             f"{name}-cluster",
             ClusterArgs(
                 config=config.cluster,
-                cluster_name=cluster_name,
+                cluster_name=self.cluster_name,
                 vpc_id=self.network.vpc_id,
                 private_subnet_ids=self.network.private_subnet_ids,
                 secrets_kms_key_arn=self.identity.key_arns["eks"],
                 logs_kms_key_arn=self.identity.key_arns["logs"],
-                aws=aws_ctx,
+                aws=self.aws_ctx,
                 node_tags=component_tags(config.mandatory_tags(), Cluster.area),
             ),
-            components,
+            self._aws_opts(),
         )
         # The kubeconfig grants cluster access: exported only as a secret.
         self.kubeconfig: pulumi.Output[str] = pulumi.Output.secret(self.cluster.kubeconfig)
@@ -134,7 +145,7 @@ class Platform(PlatformComponent):
             f"{name}-addons",
             AddonsArgs(
                 config=config.addons,
-                cluster_name=cluster_name,
+                cluster_name=self.cluster_name,
                 oidc_provider_arn=self.cluster.oidc_provider_arn,
                 oidc_issuer=self.cluster.oidc_issuer,
                 vpc_id=self.network.vpc_id,
@@ -144,7 +155,7 @@ class Platform(PlatformComponent):
                 secrets_path_prefix=f"{PROJECT}/{config.stack}/",
                 kubernetes_version=self.cluster.kubernetes_version,
                 node_tags=component_tags(config.mandatory_tags(), Addons.area),
-                aws=aws_ctx,
+                aws=self.aws_ctx,
             ),
             self.child_opts(
                 providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider},
@@ -152,6 +163,8 @@ class Platform(PlatformComponent):
             ),
         )
 
+    def _observability(self, name: str, config: StackConfig) -> None:
+        """Metrics, alert rules and routing, logs and traces in the cluster (before the workload it watches)."""
         # Watching the platform: metrics, alert rules and routing, logs and traces in the cluster; the release
         # analyses of the workload query this Prometheus.
         self.observability: Observability | None = None
@@ -161,7 +174,7 @@ class Platform(PlatformComponent):
                 ObservabilityArgs(
                     config=config.observability,
                     stack=config.stack,
-                    cluster_name=cluster_name,
+                    cluster_name=self.cluster_name,
                     kubernetes_version=self.cluster.kubernetes_version,
                     oidc_provider_arn=self.cluster.oidc_provider_arn,
                     oidc_issuer=self.cluster.oidc_issuer,
@@ -169,7 +182,7 @@ class Platform(PlatformComponent):
                     secrets_path_prefix=self.addons.secrets_path_prefix,
                     cluster_secret_store_name=self.addons.cluster_secret_store_name,
                     storage_class=self.addons.storage_class_name,
-                    aws=aws_ctx,
+                    aws=self.aws_ctx,
                     secrets_ready=self.addons.secrets_ready,
                     api=config.api,
                 ),
@@ -179,6 +192,8 @@ class Platform(PlatformComponent):
                 ),
             )
 
+    def _data_layer(self, name: str, config: StackConfig) -> None:
+        """Buckets, the database, its schema migrations and the backup plan over both."""
         # The data layer: buckets first (backups cover them), then the database, then the backup plan over both.
         self.storage = Storage(
             f"{name}-storage",
@@ -186,9 +201,9 @@ class Platform(PlatformComponent):
                 config=config.storage,
                 kms_key_arn=self.identity.key_arns["storage"],
                 bucket_name_prefix=f"{PROJECT}-{config.stack}",
-                aws=aws_ctx,
+                aws=self.aws_ctx,
             ),
-            components,
+            self._aws_opts(),
         )
         self.database = Database(
             f"{name}-database",
@@ -203,9 +218,9 @@ class Platform(PlatformComponent):
                 client_security_groups={"nodes": self.cluster.node_security_group_id},
                 kms_key_arn=self.identity.key_arns["database"],
                 logs_kms_key_arn=self.identity.key_arns["logs"],
-                aws=aws_ctx,
+                aws=self.aws_ctx,
             ),
-            components,
+            self._aws_opts(),
         )
         # Schema as code: the SQL migrations run in-cluster with the managed master secret, synced by external-secrets
         # (skipped when external-secrets is off: nothing could deliver the credentials).
@@ -222,7 +237,7 @@ class Platform(PlatformComponent):
                     secret_kms_key_arn=self.identity.key_arns["database"],
                     oidc_provider_arn=self.cluster.oidc_provider_arn,
                     oidc_issuer=self.cluster.oidc_issuer,
-                    aws=aws_ctx,
+                    aws=self.aws_ctx,
                     kubernetes_version=self.cluster.kubernetes_version,
                     secrets_ready=self.addons.secrets_ready,
                 ),
@@ -240,13 +255,15 @@ class Platform(PlatformComponent):
                 kms_key_arn=self.identity.key_arns["backup"],
                 protected_resources={"database": self.database.cluster_arn, **self.storage.data_bucket_arns},
                 source_kms_key_arns=[self.identity.key_arns["storage"], self.identity.key_arns["database"]],
-                aws=aws_ctx,
+                aws=self.aws_ctx,
                 # Cross-region copies: set by the disaster-recovery work (a vault in the DR region).
                 copy_destination_vault_arn=None,
             ),
-            components,
+            self._aws_opts(),
         )
 
+    def _workload(self, name: str, config: StackConfig) -> None:
+        """The ai-api workload, when the stack has an `ai-platform:api` section."""
         # The workload, last: it needs the cluster's add-ons (ALB controller, external-secrets, Argo Rollouts), the
         # buckets and the database. A stack without `ai-platform:api` runs the platform alone.
         self.ai_api: AiApi | None = None
@@ -256,7 +273,7 @@ class Platform(PlatformComponent):
                 AiApiArgs(
                     config=config.api,
                     stack=config.stack,
-                    aws=aws_ctx,
+                    aws=self.aws_ctx,
                     kubernetes_version=self.cluster.kubernetes_version,
                     oidc_provider_arn=self.cluster.oidc_provider_arn,
                     oidc_issuer=self.cluster.oidc_issuer,
@@ -294,6 +311,8 @@ class Platform(PlatformComponent):
                 self.child_opts(providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider}),
             )
 
+    def _alarms(self, name: str, config: StackConfig) -> None:
+        """CloudWatch alarms and the dashboard, last, over what the resources above publish."""
         # Watching AWS: CloudWatch alarms and a dashboard over what the resources above publish, last, from their
         # outputs; alerts go to an SNS topic per severity.
         self.alarms: Alarms | None = None
@@ -303,7 +322,7 @@ class Platform(PlatformComponent):
                 AlarmsArgs(
                     config=config.observability,
                     stack=config.stack,
-                    aws=aws_ctx,
+                    aws=self.aws_ctx,
                     kms_key_arn=self.identity.key_arns["alerts"],
                     database=DatabaseFacts(
                         cluster_identifier=self.database.cluster_identifier,
@@ -324,10 +343,12 @@ class Platform(PlatformComponent):
                         else None
                     ),
                 ),
-                components,
+                self._aws_opts(),
             )
 
-        self.register_outputs(self.exports())
+    def _aws_opts(self) -> pulumi.ResourceOptions:
+        """Options of a component that only declares AWS resources: a child on the primary region's provider."""
+        return self.child_opts(providers={"aws": self.aws_provider})
 
     def exports(self) -> dict[str, pulumi.Input[object]]:
         """What operators need from a stack (`pulumi stack output`), as listed in `OUTPUTS`; secrets stay secret."""

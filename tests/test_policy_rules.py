@@ -494,7 +494,7 @@ def test_only_the_log_shipper_may_read_the_nodes_logs() -> None:
 def test_allowed_host_paths_are_the_log_shippers_namespace_and_directories() -> None:
     from components.observability.logs import STATE_DIRECTORY
     from config.namespaces import LOGS_NAMESPACE
-    from policy.rules.kubernetes import NODE_AGENT_HOST_PATHS
+    from policy.rules.kubernetes_node import NODE_AGENT_HOST_PATHS
 
     assert {(e["namespace"], e["path"]) for e in NODE_AGENT_HOST_PATHS if e["namespace"] == LOGS_NAMESPACE} == {
         (LOGS_NAMESPACE, "/var/log"),
@@ -517,6 +517,6 @@ def test_only_node_exporter_shares_the_nodes_network_and_pids() -> None:
 
 def test_node_agent_exemptions_name_the_platforms_own_namespaces() -> None:
     from config.namespaces import NODE_EXPORTER_NAMESPACE
-    from policy.rules.kubernetes import NODE_AGENT_HOST_NAMESPACES
+    from policy.rules.kubernetes_node import NODE_AGENT_HOST_NAMESPACES
 
     assert set(NODE_AGENT_HOST_NAMESPACES) == {NODE_EXPORTER_NAMESPACE}

@@ -13,7 +13,20 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel
 
-from . import aws_api, backup, compute, database, edge, identity, kubernetes, network, observability, stack, storage  # noqa: F401
+from . import (  # noqa: F401 - each module registers its rules
+    aws_api,
+    backup,
+    compute,
+    database,
+    edge,
+    identity,
+    kubernetes,
+    kubernetes_node,
+    network,
+    observability,
+    stack,
+    storage,
+)
 from .core import REGISTRY, Rule
 from .iam_catalog import iam_catalog_valid  # noqa: F401 - registers the rule (IAM against AWS's action catalogue)
 
