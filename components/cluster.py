@@ -33,7 +33,7 @@ import pulumi_aws as aws
 import pulumi_eks as eks
 
 from components.base import PlatformComponent
-from components.identity import node_role, workload_role
+from components.identity import WorkloadRole, node_role, workload_role
 from config import EKS_LOG_TYPES, ClusterConfig, NodeGroupConfig
 from lib.aws import AwsContext
 from lib.iam import service_trust_policy
@@ -296,7 +296,7 @@ class Cluster(PlatformComponent):
         version: str,
         *,
         configuration: dict[str, object] | None = None,
-        role: aws.iam.Role | None = None,
+        role: WorkloadRole | None = None,
         depends_on: Sequence[pulumi.Resource] = (),
     ) -> aws.eks.Addon:
         return aws.eks.Addon(
@@ -308,7 +308,8 @@ class Cluster(PlatformComponent):
             service_account_role_arn=role.arn if role is not None else None,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
-            opts=self.child_opts(depends_on=list(depends_on)),
+            # An add-on with its own role starts once the role's policies are attached.
+            opts=self.child_opts(depends_on=[*depends_on, *(role.ready if role is not None else ())]),
         )
 
     def _addons_before_nodes(self, name: str, args: ClusterArgs) -> list[pulumi.Resource]:

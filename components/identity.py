@@ -18,7 +18,7 @@ import pulumi_aws as aws
 from components.base import PlatformComponent
 from config import PROJECT, IdentityConfig
 from lib.aws import AwsContext
-from lib.iam import KEY_USE_ACTIONS, irsa_trust_policy, service_trust_policy
+from lib.iam import KEY_USE_ACTIONS, irsa_trust_policy, policy_document, service_trust_policy
 
 KeyPurpose = Literal["eks", "database", "storage", "logs", "backup", "alerts"]
 KEY_PURPOSES: tuple[KeyPurpose, ...] = ("eks", "database", "storage", "logs", "backup", "alerts")
@@ -130,6 +130,25 @@ class Identity(PlatformComponent):
         self.register_outputs({"key_arns": self.key_arns})
 
 
+@dataclass(frozen=True)
+class WorkloadRole:
+    """An IRSA role and the grants attached to it (inline policy, managed-policy attachments).
+
+    Whatever runs as the role waits for `ready`: referencing `role.arn` orders a consumer after the role only, and a
+    pod started before its policy is attached fails its first calls with AccessDenied (a controller crash-loops)."""
+
+    role: aws.iam.Role
+    grants: tuple[pulumi.Resource, ...] = ()
+
+    @property
+    def arn(self) -> pulumi.Output[str]:
+        return self.role.arn
+
+    @property
+    def ready(self) -> list[pulumi.Resource]:
+        return [self.role, *self.grants]
+
+
 def workload_role(
     name: str,
     *,
@@ -141,11 +160,11 @@ def workload_role(
     parent: pulumi.Resource,
     description: str = "",
     managed_policy_arns: Sequence[str] = (),
-) -> aws.iam.Role:
+) -> WorkloadRole:
     """An IAM role for one `(namespace, service account)` pair (IRSA) with a least-privilege inline policy.
 
     `statements` are IAM statements as dicts; values may be Outputs (ARNs of resources being created). Children
-    are named `<name>-role` and `<name>-policy` under `parent`.
+    are named `<name>-role` and `<name>-policy` under `parent`; consumers wait for the result's `ready`.
     """
     role = aws.iam.Role(
         f"{name}-role",
@@ -154,21 +173,26 @@ def workload_role(
         max_session_duration=3600,
         opts=pulumi.ResourceOptions(parent=parent),
     )
+    grants: list[pulumi.Resource] = []
     if statements:
-        aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.id,
-            policy=pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)}),
-            opts=pulumi.ResourceOptions(parent=parent),
+        grants.append(
+            aws.iam.RolePolicy(
+                f"{name}-policy",
+                role=role.id,
+                policy=pulumi.Output.json_dumps(policy_document(statements)),
+                opts=pulumi.ResourceOptions(parent=parent),
+            )
         )
-    for policy_arn in managed_policy_arns:
+    grants += [
         aws.iam.RolePolicyAttachment(
             f"{name}-{policy_arn.rsplit('/', 1)[-1]}",
             role=role.name,
             policy_arn=policy_arn,
             opts=pulumi.ResourceOptions(parent=parent),
         )
-    return role
+        for policy_arn in managed_policy_arns
+    ]
+    return WorkloadRole(role=role, grants=tuple(grants))
 
 
 # AWS managed policies every EKS node needs: join the cluster, pull images (pull-only, not push) and be reachable by

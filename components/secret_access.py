@@ -17,10 +17,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.identity import workload_role
+from components.identity import WorkloadRole, workload_role
 from lib.aws import AwsContext
 from lib.iam import decrypt_through_service
 from lib.k8s import WAIT_FOR_READY
@@ -61,7 +60,7 @@ def single_secret_store(
     parent: pulumi.Resource,
     opts: pulumi.ResourceOptions,
     description: str,
-) -> tuple[aws.iam.Role, k8s.apiextensions.CustomResource]:
+) -> tuple[WorkloadRole, k8s.apiextensions.CustomResource]:
     """Declare the role, ServiceAccount and `SecretStore` (both named `store_name`) in `namespace`.
 
     `opts` carries the parent, the Kubernetes provider and the dependencies on the namespace and on the
@@ -101,7 +100,8 @@ def single_secret_store(
                 }
             }
         },
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[service_account])),
+        # It authenticates as the ServiceAccount's role at once: with the role's read grant attached.
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[service_account, *role.ready])),
     )
     return role, store
 

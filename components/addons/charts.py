@@ -9,14 +9,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.base import PlatformComponent
-from components.identity import workload_role
+from components.identity import WorkloadRole, workload_role
 from config import HelmAddonConfig
 from config.namespaces import ADDON_NAMESPACES
-from lib.iam import policy_document
 
 if TYPE_CHECKING:
     from components.addons import AddonsArgs
@@ -103,20 +101,6 @@ def chart(
     )
 
 
-@dataclass(frozen=True)
-class IrsaRole:
-    """An add-on controller's IRSA role and its inline policy: a chart waits for both (`ready`), since a
-    controller started before its policy is attached crash-loops on AccessDenied (referencing `role.arn` only
-    orders the chart after the role itself)."""
-
-    role: aws.iam.Role
-    policy: aws.iam.RolePolicy
-
-    @property
-    def ready(self) -> list[pulumi.Resource]:
-        return [self.role, self.policy]
-
-
 def irsa_role(
     parent: PlatformComponent,
     name: str,
@@ -125,33 +109,24 @@ def irsa_role(
     statements: list[dict[str, Any]],
     args: AddonsArgs,
     description: str,
-) -> IrsaRole:
+) -> WorkloadRole:
     """The IRSA role of add-on `key`'s controller: trusted by exactly `NAMESPACES[key]`/`service_account`,
-    allowed `statements` by its inline policy `<name>-<key>-policy` (declared here, not by `workload_role`, so
-    the chart can wait for it)."""
-    base = resource_name(name, key)
-    role = workload_role(
-        base,
+    allowed `statements` by its inline policy `<name>-<key>-policy`; the chart waits for its `ready`."""
+    return workload_role(
+        resource_name(name, key),
         namespace=NAMESPACES[key],
         service_account=service_account,
         oidc_provider_arn=args.oidc_provider_arn,
         oidc_issuer=args.oidc_issuer,
-        statements=(),
+        statements=statements,
         parent=parent,
         description=description,
     )
-    policy = aws.iam.RolePolicy(
-        f"{base}-policy",
-        role=role.id,
-        policy=pulumi.Output.json_dumps(policy_document(statements)),
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-    return IrsaRole(role=role, policy=policy)
 
 
-def irsa_service_account(service_account: str, role: IrsaRole) -> dict[str, Any]:
+def irsa_service_account(service_account: str, role: WorkloadRole) -> dict[str, Any]:
     """Chart values creating the controller's service account, annotated with its IRSA role."""
-    return {"create": True, "name": service_account, "annotations": {IRSA_ANNOTATION: role.role.arn}}
+    return {"create": True, "name": service_account, "annotations": {IRSA_ANNOTATION: role.arn}}
 
 
 def custom_resource_args(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -164,4 +139,4 @@ class Installed:
     """What installing one add-on declared that the component reports: its chart, and its IRSA role if any."""
 
     chart: k8s.helm.v4.Chart
-    role: IrsaRole | None
+    role: WorkloadRole | None

@@ -35,7 +35,7 @@ from components.ai_api.names import (
 )
 from components.ai_api.release import ROLLOUTS_API, ReleaseShape, analysis_template_spec
 from components.base import PlatformComponent
-from components.identity import workload_role
+from components.identity import WorkloadRole, workload_role
 from lib.iam import decrypt_through_service
 from lib.k8s import object_metadata, pod_security_labels
 
@@ -147,7 +147,7 @@ def namespace(name: str, args: AiApiArgs, opts: pulumi.ResourceOptions) -> k8s.c
     )
 
 
-def identity(owner: PlatformComponent, name: str, args: AiApiArgs, opts: pulumi.ResourceOptions) -> aws.iam.Role:
+def identity(owner: PlatformComponent, name: str, args: AiApiArgs, opts: pulumi.ResourceOptions) -> WorkloadRole:
     """Declare the workload role (`<name>-workload-role`) and the `ai-api` ServiceAccount bound to it by IRSA."""
     role = workload_role(
         f"{name}-workload",

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
+from components.identity import WorkloadRole
 from components.observability.telemetry_base import (
     ChartSource,
-    IrsaRole,
     chart,
     irsa_role,
     namespace,
@@ -84,7 +84,7 @@ def writer_statements(aws_ctx: AwsContext, group_names: tuple[str, ...]) -> list
     ]
 
 
-def fluent_bit_values(region: str, group_name: str, role: IrsaRole) -> dict[str, Any]:
+def fluent_bit_values(region: str, group_name: str, role: WorkloadRole) -> dict[str, Any]:
     """Helm values of aws-for-fluent-bit: tail every container log, add Kubernetes metadata, write to `group_name`
     only (never creating a group), on every node, hardened as far as reading the node's logs allows."""
     return {

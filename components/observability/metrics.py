@@ -30,11 +30,10 @@ import pulumi_random as random
 
 from components.addons.charts import SYSTEM_NODE_SELECTOR, SYSTEM_TOLERATIONS, pdb, zone_spread
 from components.base import PlatformComponent
-from components.identity import workload_role
+from components.identity import WorkloadRole, workload_role
 from components.observability import alerting, dashboards
 from config.loader import deep_merge
 from config.namespaces import MONITORING_NAMESPACE, NODE_EXPORTER_NAMESPACE
-from lib.iam import policy_document
 from lib.k8s import WAIT_FOR_READY, object_metadata, pod_security_labels
 
 if TYPE_CHECKING:
@@ -205,13 +204,12 @@ class RemoteWrite:
     """The AMP workspace and the IRSA role Prometheus's service account assumes to write to it."""
 
     workspace: aws.amp.Workspace
-    role: aws.iam.Role
-    policy: aws.iam.RolePolicy
+    role: WorkloadRole
     endpoint: pulumi.Output[str]
 
     @property
     def ready(self) -> list[pulumi.Resource]:
-        return [self.role, self.policy]
+        return self.role.ready
 
 
 def amp_remote_write(parent: PlatformComponent, name: str, args: ObservabilityArgs) -> RemoteWrite:
@@ -227,24 +225,19 @@ def amp_remote_write(parent: PlatformComponent, name: str, args: ObservabilityAr
         service_account=PROMETHEUS_NAME,
         oidc_provider_arn=args.oidc_provider_arn,
         oidc_issuer=args.oidc_issuer,
-        statements=(),
+        statements=[
+            {"Sid": "RemoteWriteToItsWorkspace", "Effect": "Allow", "Action": "aps:RemoteWrite",
+             "Resource": workspace.arn}
+        ],
         parent=parent,
         description=f"Prometheus of {args.cluster_name}: remote write to its AMP workspace only",
-    )
-    statements = [{"Sid": "RemoteWriteToItsWorkspace", "Effect": "Allow", "Action": "aps:RemoteWrite",
-                   "Resource": workspace.arn}]  # fmt: skip
-    policy = aws.iam.RolePolicy(
-        f"{name}-prometheus-remote-write-policy",
-        role=role.id,
-        policy=pulumi.Output.json_dumps(policy_document(statements)),
-        opts=parent.child_opts(),
-    )
+    )  # fmt: skip
     # AMP's documented endpoint: https://aps-workspaces.<region>.<dns suffix>/workspaces/<id>/api/v1/remote_write
     endpoint = pulumi.Output.concat(
         f"https://aps-workspaces.{args.aws.region}.{args.aws.dns_suffix}/workspaces/", workspace.id,
         "/api/v1/remote_write",
     )  # fmt: skip
-    return RemoteWrite(workspace=workspace, role=role, policy=policy, endpoint=endpoint)
+    return RemoteWrite(workspace=workspace, role=role, endpoint=endpoint)
 
 
 def retention_size(storage_gib: int) -> str:

@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.base import PlatformComponent
-from components.identity import workload_role
-from lib.iam import policy_document
+from components.identity import WorkloadRole, workload_role
 from lib.k8s import pod_security_labels
 
 if TYPE_CHECKING:
@@ -28,19 +26,6 @@ class ChartSource:
 
     repo: str
     chart: str
-
-
-@dataclass(frozen=True)
-class IrsaRole:
-    """A role and its inline policy: a chart waits for both (`ready`), since a pod started before the policy is
-    attached fails its first calls with AccessDenied (referencing `role.arn` only orders it after the role)."""
-
-    role: aws.iam.Role
-    policy: aws.iam.RolePolicy
-
-    @property
-    def ready(self) -> list[pulumi.Resource]:
-        return [self.role, self.policy]
 
 
 def namespace(
@@ -63,34 +48,27 @@ def irsa_role(
     service_account: str,
     statements: Sequence[Mapping[str, Any]],
     description: str,
-) -> IrsaRole:
+) -> WorkloadRole:
     """The IRSA role `<name>-role` of `namespace_name`/`service_account`, allowed `statements` by its inline policy
-    `<name>-policy` (declared here rather than by `workload_role`, so the chart can wait for it)."""
-    role = workload_role(
+    `<name>-policy`; the chart waits for its `ready`."""
+    return workload_role(
         name,
         namespace=namespace_name,
         service_account=service_account,
         oidc_provider_arn=args.oidc_provider_arn,
         oidc_issuer=args.oidc_issuer,
-        statements=(),
+        statements=statements,
         parent=parent,
         description=description,
     )
-    policy = aws.iam.RolePolicy(
-        f"{name}-policy",
-        role=role.id,
-        policy=pulumi.Output.json_dumps(policy_document(list(statements))),
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-    return IrsaRole(role=role, policy=policy)
 
 
-def service_account_values(service_account: str, role: IrsaRole) -> dict[str, Any]:
+def service_account_values(service_account: str, role: WorkloadRole) -> dict[str, Any]:
     """Chart values creating the service account `service_account`, bound to `role` (regional STS endpoint)."""
     return {
         "create": True,
         "name": service_account,
-        "annotations": {IRSA_ANNOTATION: role.role.arn, "eks.amazonaws.com/sts-regional-endpoints": "true"},
+        "annotations": {IRSA_ANNOTATION: role.arn, "eks.amazonaws.com/sts-regional-endpoints": "true"},
     }
 
 

@@ -27,9 +27,9 @@ import pulumi_kubernetes as k8s
 
 from components.addons.charts import controller_placement, zone_spread
 from components.base import PlatformComponent
+from components.identity import WorkloadRole
 from components.observability.telemetry_base import (
     ChartSource,
-    IrsaRole,
     chart,
     irsa_role,
     namespace,
@@ -106,7 +106,7 @@ def collector_config(region: str, sampling_ratio: float) -> dict[str, Any]:
     }
 
 
-def collector_values(region: str, settings: TracesSettings, role: IrsaRole) -> dict[str, Any]:
+def collector_values(region: str, settings: TracesSettings, role: WorkloadRole) -> dict[str, Any]:
     """Helm values of opentelemetry-collector: a Deployment of the ADOT collector with `collector_config`, its
     Service exposing OTLP only, spread over zones on the `system` nodes, hardened for Pod Security `restricted`."""
     return {
