@@ -416,3 +416,27 @@ def is_set(props: Mapping[str, Any], *path: str) -> bool:
     except UnknownValueError:
         return True
     return current not in (None, "", [], {}) and not (isinstance(current, Sequence | Mapping) and len(current) == 0)
+
+
+def tls_only_findings(
+    subject: PolicyResource,
+    index: StackIndex,
+    policy_type: str,
+    noun: str,
+    what: str,
+    denies_insecure: Callable[[Mapping[str, Any]], bool],
+) -> Iterator[str]:
+    """Findings for a bucket, topic or queue (`noun`) unless one of its `policy_type` resource policies denies plain
+    HTTP (`denies_insecure` judges a document); `what` names the requests refused (requests, publishing)."""
+    policies = index.dependents(subject, policy_type)
+    if not policies:
+        yield f"{noun} {subject.name} has no {noun} policy denying plain-HTTP {what}"
+        return
+    for policy in policies:
+        try:
+            if denies_insecure(document(policy.props.get("policy"))):
+                return
+        except DocumentError as error:
+            yield f"{noun} {subject.name}'s policy: {error}"
+            return
+    yield f"{noun} {subject.name}'s policy does not deny aws:SecureTransport=false"

@@ -11,17 +11,16 @@ from pulumi_policy import PolicyResource
 from .core import (
     HIGH,
     MEDIUM,
-    DocumentError,
     Param,
     StackIndex,
     as_strings,
-    document,
     is_set,
     mapping,
     principals,
     resource_rule,
     stack_rule,
     statements,
+    tls_only_findings,
     truthy,
 )
 
@@ -131,18 +130,7 @@ def _denies_insecure_publish(doc: Mapping[str, Any]) -> bool:
 )
 def sns_tls_only(topic: PolicyResource | None, index: StackIndex, _config: Mapping[str, Any]) -> Iterable[str]:
     assert topic is not None
-    policies = index.dependents(topic, SNS_TOPIC_POLICY)
-    if not policies:
-        yield f"topic {topic.name} has no topic policy denying plain-HTTP publishing"
-        return
-    for policy in policies:
-        try:
-            if _denies_insecure_publish(document(policy.props.get("policy"))):
-                return
-        except DocumentError as error:
-            yield f"topic {topic.name}'s policy: {error}"
-            return
-    yield f"topic {topic.name}'s policy does not deny aws:SecureTransport=false"
+    yield from tls_only_findings(topic, index, SNS_TOPIC_POLICY, "topic", "publishing", _denies_insecure_publish)
 
 
 @stack_rule(

@@ -34,6 +34,7 @@ from .core import (
     resource_rule,
     stack_rule,
     statements,
+    tls_only_findings,
     truthy,
 )  # fmt: skip
 
@@ -171,18 +172,7 @@ def _denies_insecure_transport(doc: Mapping[str, Any]) -> bool:
 )
 def s3_tls_only(bucket: PolicyResource | None, index: StackIndex, _config: Mapping[str, Any]) -> Iterable[str]:
     assert bucket is not None
-    policies = index.dependents(bucket, BUCKET_POLICY)
-    if not policies:
-        yield f"bucket {bucket.name} has no bucket policy denying plain-HTTP requests"
-        return
-    for policy in policies:
-        try:
-            if _denies_insecure_transport(document(policy.props.get("policy"))):
-                return
-        except DocumentError as error:
-            yield f"bucket {bucket.name}'s policy: {error}"
-            return
-    yield f"bucket {bucket.name}'s policy does not deny aws:SecureTransport=false"
+    yield from tls_only_findings(bucket, index, BUCKET_POLICY, "bucket", "requests", _denies_insecure_transport)
 
 
 @stack_rule(
