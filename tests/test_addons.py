@@ -485,3 +485,21 @@ def test_every_custom_resource_waits_for_the_chart_installing_its_crd(plan_of, a
         chart = found[CRD_CHARTS[group]]
         assert chart.urn in resource.dependencies, f"{resource.name} does not wait for {chart.name}"
     assert checked >= 4
+
+
+def test_controllers_with_replicas_to_spare_spread_over_zones(plan_of) -> None:
+    """Every controller that runs two or more replicas (staging, prod) spreads them over zones, so one zone's loss
+    never takes a controller down; the selector names the chart's own pod labels."""
+    plan = plan_of("prod")
+    values = {r.name.removeprefix("prod-addons-"): r.inputs["values"] for r in plan.by_type(CHART)}
+    spreads = {
+        "load-balancer-controller": values["load-balancer-controller"]["topologySpreadConstraints"],
+        "karpenter": values["karpenter"]["topologySpreadConstraints"],
+        "metrics-server": values["metrics-server"]["topologySpreadConstraints"],
+        "external-secrets": values["external-secrets"]["topologySpreadConstraints"],
+        "external-secrets-webhook": values["external-secrets"]["webhook"]["topologySpreadConstraints"],
+        "argo-rollouts": values["argo-rollouts"]["controller"]["topologySpreadConstraints"],
+    }
+    for key, [spread] in spreads.items():
+        assert spread["topologyKey"] == "topology.kubernetes.io/zone", key
+        assert spread["labelSelector"]["matchLabels"], key

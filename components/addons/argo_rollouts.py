@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pulumi_kubernetes as k8s
 
-from components.addons.charts import Installed, chart, controller_placement
+from components.addons.charts import Installed, chart, controller_placement, zone_spread
 from components.base import PlatformComponent
 
 if TYPE_CHECKING:
@@ -27,6 +27,8 @@ def install(parent: PlatformComponent, name: str, args: AddonsArgs, *, namespace
             "controller": {
                 "replicas": addon.replicas,
                 "pdb": {"enabled": addon.replicas > 1, "minAvailable": 1},
+                # The chart's selector label: controller replicas spread over zones.
+                "topologySpreadConstraints": zone_spread({"app.kubernetes.io/name": "argo-rollouts"}),
                 **controller_placement(),
             },
             "dashboard": {"enabled": False},

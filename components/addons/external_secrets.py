@@ -16,6 +16,7 @@ from components.addons.charts import (
     irsa_role,
     irsa_service_account,
     pdb,
+    zone_spread,
 )
 from components.addons.iam import external_secrets_statements
 from components.base import PlatformComponent
@@ -61,10 +62,13 @@ def install(
             "leaderElect": addon.replicas > 1,
             "serviceAccount": irsa_service_account(EXTERNAL_SECRETS_SERVICE_ACCOUNT, role),
             "podDisruptionBudget": pdb(addon.replicas),
+            # The chart's selector labels: controller and webhook replicas spread over zones.
+            "topologySpreadConstraints": zone_spread({"app.kubernetes.io/name": "external-secrets"}),
             **placement,
             "webhook": {
                 "replicaCount": addon.replicas,
                 "podDisruptionBudget": pdb(addon.replicas),
+                "topologySpreadConstraints": zone_spread({"app.kubernetes.io/name": "external-secrets-webhook"}),
                 **placement,
             },
             "certController": {"replicaCount": 1, **placement},
