@@ -10,9 +10,9 @@ import argparse
 import sys
 
 from config import StackConfigError
-from ops import docs, gate, plan
+from ops import cost, docs, gate, plan
 
-COMMANDS = (plan, gate, docs)
+COMMANDS = (plan, gate, docs, cost)
 
 
 def main(argv: list[str] | None = None) -> int:
