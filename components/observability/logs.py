@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi_aws as aws
 
+from components.addons.charts import ChartSource
 from components.base import PlatformComponent
 from components.identity import WorkloadRole
 from components.observability.telemetry_base import (
-    ChartSource,
     chart,
     irsa_role,
     namespace,
@@ -37,7 +37,7 @@ from lib.aws import AwsContext
 if TYPE_CHECKING:
     from components.observability import ObservabilityArgs
 
-FLUENT_BIT_CHART = ChartSource("https://aws.github.io/eks-charts", "aws-for-fluent-bit")
+FLUENT_BIT_CHART = ChartSource("aws-for-fluent-bit", "https://aws.github.io/eks-charts")
 SERVICE_ACCOUNT = "fluent-bit"
 # The only CloudWatch Logs calls Fluent Bit's `cloudwatch_logs` output makes into existing groups: streams are
 # created and written (resource type log-stream), a group's streams listed (resource type log-group).

@@ -4,12 +4,12 @@ allowed exactly what they write, and their official chart at the pinned version.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.addons.charts import ChartSource
 from components.base import PlatformComponent
 from components.identity import WorkloadRole, workload_role
 from lib.k8s import pod_security_labels
@@ -18,14 +18,6 @@ if TYPE_CHECKING:
     from components.observability import ObservabilityArgs
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
-
-
-@dataclass(frozen=True)
-class ChartSource:
-    """Where an official chart is published (a Helm repository) and which chart of it."""
-
-    repo: str
-    chart: str
 
 
 def namespace(

@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi_kubernetes as k8s
 
-from components.addons.charts import controller_placement, zone_spread
+from components.addons.charts import ChartSource, controller_placement, zone_spread
 from components.base import PlatformComponent
 from components.identity import WorkloadRole
 from components.observability.telemetry_base import (
-    ChartSource,
     chart,
     irsa_role,
     namespace,
@@ -42,7 +41,7 @@ from lib.k8s import object_metadata
 if TYPE_CHECKING:
     from components.observability import ObservabilityArgs
 
-COLLECTOR_CHART = ChartSource("https://open-telemetry.github.io/opentelemetry-helm-charts", "opentelemetry-collector")
+COLLECTOR_CHART = ChartSource("opentelemetry-collector", "https://open-telemetry.github.io/opentelemetry-helm-charts")
 COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector"
 COLLECTOR_COMMAND = "awscollector"  # the ADOT image's binary (the chart's default is the contrib image's)
 COLLECTOR_NAME = "otel-collector"  # fullnameOverride: the Deployment, Service and ServiceAccount
