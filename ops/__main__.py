@@ -7,6 +7,7 @@ mistake (bad stack file, bad config) exits 2 with a clear message and no traceba
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from config import StackConfigError
@@ -26,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     except StackConfigError as error:  # the stack file itself (ops.engine.StackFileError) or a value in it
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`python -m ops plan | head`): stop quietly. Python would otherwise report the
+        # failed flush of stdout at exit, so stdout is pointed at /dev/null first (Python's documented recipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

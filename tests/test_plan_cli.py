@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -138,3 +139,20 @@ def test_a_bad_stack_file_exits_2_with_one_line_per_problem(project_copy: Path, 
     for line, start in zip(sorted(line.strip() for line in lines), sorted(expected), strict=True):
         assert line.startswith(start), line
         assert "; allowed: " in line
+
+
+def test_a_closed_pipe_ends_the_output_quietly() -> None:
+    """`python -m ops policies | head -1`: the reader closes the pipe before the output (over one buffer) is
+    written; no traceback follows."""
+    result = subprocess.run(
+        f"{shlex.quote(sys.executable)} -m ops policies | head -1",
+        shell=True,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.stdout.count("\n") == 1
+    assert "Traceback" not in result.stderr
+    assert "BrokenPipeError" not in result.stderr
