@@ -164,9 +164,8 @@ class Platform(PlatformComponent):
         )
 
     def _observability(self, name: str, config: StackConfig) -> None:
-        """Metrics, alert rules and routing, logs and traces in the cluster (before the workload it watches)."""
-        # Watching the platform: metrics, alert rules and routing, logs and traces in the cluster; the release
-        # analyses of the workload query this Prometheus.
+        """Metrics, alert rules and routing, logs and traces in the cluster, before the workload it watches: the
+        release analyses of the workload query this Prometheus."""
         self.observability: Observability | None = None
         if config.observability.enabled:
             self.observability = Observability(
@@ -193,8 +192,8 @@ class Platform(PlatformComponent):
             )
 
     def _data_layer(self, name: str, config: StackConfig) -> None:
-        """Buckets, the database, its schema migrations and the backup plan over both."""
-        # The data layer: buckets first (backups cover them), then the database, then the backup plan over both.
+        """Buckets first (backups cover them), then the database and its schema migrations, then the backup plan
+        over both."""
         self.storage = Storage(
             f"{name}-storage",
             StorageArgs(
@@ -263,9 +262,9 @@ class Platform(PlatformComponent):
         )
 
     def _workload(self, name: str, config: StackConfig) -> None:
-        """The ai-api workload, when the stack has an `ai-platform:api` section."""
-        # The workload, last: it needs the cluster's add-ons (ALB controller, external-secrets, Argo Rollouts), the
-        # buckets and the database. A stack without `ai-platform:api` runs the platform alone.
+        """The ai-api workload, after what it needs: the cluster's add-ons (ALB controller, Argo Rollouts), the
+        buckets, the database and the observability stack. A stack without `ai-platform:api` runs the platform
+        alone."""
         self.ai_api: AiApi | None = None
         if config.api is not None:
             self.ai_api = AiApi(
@@ -312,9 +311,8 @@ class Platform(PlatformComponent):
             )
 
     def _alarms(self, name: str, config: StackConfig) -> None:
-        """CloudWatch alarms and the dashboard, last, over what the resources above publish."""
-        # Watching AWS: CloudWatch alarms and a dashboard over what the resources above publish, last, from their
-        # outputs; alerts go to an SNS topic per severity.
+        """CloudWatch alarms and a dashboard, last, from the outputs of what they watch; alerts go to an SNS topic
+        per severity."""
         self.alarms: Alarms | None = None
         if config.observability.enabled:
             self.alarms = Alarms(
