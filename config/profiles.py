@@ -54,6 +54,8 @@ DEV: dict[str, Any] = {
         "logs": {"retention_days": 30},
         "traces": {"sampling_ratio": 1.0},
     },
+    # No second region: a lost region is rebuilt from the primary's own backups (README "Disaster recovery").
+    "dr": {"strategy": "none"},
     "api": {
         "strategy": "rolling", "replicas": 1, "hpa": {"min_replicas": 1, "max_replicas": 3},
         "zone_spread": "ScheduleAnyway", "settings": {"LOG_LEVEL": "debug"},
@@ -90,6 +92,8 @@ STAGING: dict[str, Any] = {
         "logs": {"retention_days": 90},
         "traces": {"sampling_ratio": 0.2},
     },
+    # Data and recovery points copied to the DR region; nothing running there.
+    "dr": {"strategy": "backup-restore", "copy_retention_days": 14},
     "api": {
         "strategy": "blue-green", "replicas": 2, "hpa": {"min_replicas": 2, "max_replicas": 6},
         "blue_green": {"auto_promotion": True, "scale_down_delay_seconds": 600},

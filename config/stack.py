@@ -14,12 +14,13 @@ from config.api import MUTABLE_IMAGE_TAGS, ApiConfig
 from config.backup import BackupConfig
 from config.cluster import ClusterConfig
 from config.database import DatabaseConfig
+from config.dr import DrConfig
 from config.errors import FieldError
 from config.identity import IdentityConfig
 from config.network import NetworkConfig
 from config.observability import ObservabilityConfig
 from config.storage import StorageConfig
-from config.types import PROJECT, Environment, Section, check_region, check_tags
+from config.types import PROJECT, Environment, Section, check_region, check_tags, partition_of
 
 
 class StackConfig(Section):
@@ -39,6 +40,7 @@ class StackConfig(Section):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     backup: BackupConfig = Field(default_factory=BackupConfig)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+    dr: DrConfig = Field(default_factory=DrConfig)
     api: ApiConfig | None = Field(
         None, description="`ai-platform:api`: the ai-api workload; a stack without this section runs no workload."
     )
@@ -74,9 +76,40 @@ class StackConfig(Section):
                 "Grafana's admin password reaches the cluster through external-secrets but ai-platform:addons."
                 "external_secrets.enabled is false; allowed: false, or enable addons.external_secrets",
             )
+        self._check_dr()
         if self.api is not None:
             self._check_api(self.api)
         return self
+
+    def _check_dr(self) -> None:
+        """The DR region is another region of the same partition; the active region is one of the two."""
+        dr = self.dr
+        if dr.strategy == "none":
+            return
+        if dr.region == self.region:
+            raise FieldError("dr.region", f"{dr.region} is the primary region (aws:region); allowed: another region")
+        if partition_of(dr.region) != partition_of(self.region):
+            raise FieldError(
+                "dr.region",
+                f"{dr.region} is in another partition than {self.region}; allowed: a region of the same partition",
+            )
+        if dr.active_region not in (None, self.region, dr.region):
+            raise FieldError(
+                "dr.active_region",
+                f"{dr.active_region} is neither aws:region nor dr.region; allowed: {self.region} or {dr.region}",
+            )
+
+    @property
+    def active_region(self) -> str:
+        """The region that serves traffic and holds the database writer."""
+        return self.dr.active_region or self.region
+
+    @property
+    def standby_region(self) -> str | None:
+        """The other region of the pair (none without DR)."""
+        if self.dr.strategy == "none":
+            return None
+        return self.dr.region if self.active_region == self.region else self.region
 
     def _check_api(self, api: ApiConfig) -> None:
         """Rules of `ai-platform:api` that depend on the environment, the region or the add-ons."""

@@ -86,6 +86,15 @@ def _entry_text(value: object) -> str:
     return str(value)
 
 
+def partition_of(region: str) -> str:
+    """The AWS partition a region belongs to: aws, aws-us-gov or aws-cn."""
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    if region.startswith("cn-"):
+        return "aws-cn"
+    return "aws"
+
+
 def check_region(region: str) -> str:
     """Allowed: an AWS region name, e.g. us-east-1."""
     if region not in AWS_REGIONS:
