@@ -27,7 +27,8 @@ from tests.conftest import STACKS
 
 # `Pulumi.<stack>.yaml: <key>: <what is wrong>; allowed: <what is>`, one line.
 LINE = re.compile(
-    r"^Pulumi\.(?P<stack>[\w-]+)\.yaml: (?P<key>(?:[^\s\x22]|\x22[^\x22]*\x22)+): (?P<what>.+); allowed: (?P<allowed>.+)$"
+    r"^Pulumi\.(?P<stack>[\w-]+)\.yaml: (?P<key>(?:[^\s\x22]|\x22[^\x22]*\x22)+): "
+    r"(?P<what>.+); allowed: (?P<allowed>.+)$"
 )
 
 
