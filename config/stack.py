@@ -19,6 +19,7 @@ from config.errors import FieldError
 from config.identity import IdentityConfig
 from config.network import NetworkConfig
 from config.observability import ObservabilityConfig
+from config.security import SecurityConfig
 from config.storage import StorageConfig
 from config.types import PROJECT, Environment, Section, check_region, check_tags, partition_of
 
@@ -40,6 +41,7 @@ class StackConfig(Section):
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
     backup: BackupConfig = Field(default_factory=BackupConfig)
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
+    security: SecurityConfig = Field(default_factory=SecurityConfig)
     dr: DrConfig = Field(default_factory=DrConfig)
     api: ApiConfig | None = Field(
         None, description="`ai-platform:api`: the ai-api workload; a stack without this section runs no workload."
