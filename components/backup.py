@@ -44,26 +44,6 @@ VAULT_EVENTS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class RuleSpec:
-    """One backup rule: when it runs (UTC cron), how long AWS Backup may wait to start and finish it."""
-
-    name: str
-    schedule: str
-    start_window_minutes: int
-    completion_window_minutes: int
-    copied: bool
-
-
-# Staggered after the database's own backup window (03:00-04:00 UTC by default) so jobs do not pile up.
-RULES: tuple[RuleSpec, ...] = (
-    RuleSpec("hourly", "cron(0 * ? * * *)", 60, 120, copied=False),
-    RuleSpec("daily", "cron(0 5 ? * * *)", 60, 480, copied=True),
-    RuleSpec("weekly", "cron(0 6 ? * SUN *)", 120, 720, copied=True),
-    RuleSpec("monthly", "cron(0 7 1 * ? *)", 120, 1440, copied=True),
-)
-
-
 def rule_lifecycle(rule: str, config: BackupConfig) -> aws.backup.PlanRuleLifecycleArgsDict:
     """Retention (and for monthly points the cold-storage transition) of one rule, from config."""
     lifecycle: aws.backup.PlanRuleLifecycleArgsDict = {"delete_after": config.retentions()[f"{rule}_retention_days"]}
@@ -78,7 +58,7 @@ def plan_rules(
 ) -> list[aws.backup.PlanRuleArgsDict]:
     """The plan's rules; with a copy destination, the copied rules also copy each point there (same lifecycle)."""
     rules = []
-    for spec in RULES:
+    for spec in config.jobs():
         lifecycle = rule_lifecycle(spec.name, config)
         rule: aws.backup.PlanRuleArgsDict = {
             "rule_name": spec.name,

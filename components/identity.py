@@ -30,8 +30,9 @@ KEY_DESCRIPTIONS: dict[KeyPurpose, str] = {
     "backup": "AWS Backup vaults and recovery points",
     "alerts": "SNS topics of the CloudWatch alarms and EventBridge alerts",
 }
-# The services that publish to the alert topics: CloudWatch alarms and EventBridge rules (backup job failures).
-ALERT_PUBLISHERS: tuple[str, ...] = ("cloudwatch", "events")
+# The services that publish to the alert topics themselves: CloudWatch alarms, EventBridge rules (backup job
+# failures), AWS Budgets and Cost Anomaly Detection (cost alerts).
+ALERT_PUBLISHERS: tuple[str, ...] = ("cloudwatch", "events", "budgets", "costalerts")
 
 
 @dataclass(frozen=True)

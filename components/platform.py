@@ -22,6 +22,7 @@ from components.network import Network, NetworkArgs
 from components.observability import Observability, ObservabilityArgs
 from components.observability.alarm_catalog import DatabaseFacts
 from components.observability.alarms import Alarms, AlarmsArgs, ApiWatch
+from components.operations import CostAlertTopics, Operations, OperationsArgs, cost_allocation_tag_keys
 from components.storage import Storage, StorageArgs
 from config import PROJECT, StackConfig, StackConfigError
 from lib.aws import AwsContext
@@ -96,6 +97,7 @@ class Platform(PlatformComponent):
         self._data_layer(name, config)
         self._workload(name, config)
         self._alarms(name, config)
+        self._operations(name, config)
 
         self.register_outputs(self.exports())
 
@@ -156,6 +158,7 @@ class Platform(PlatformComponent):
                 kubernetes_version=self.cluster.kubernetes_version,
                 node_tags=component_tags(config.mandatory_tags(), Addons.area),
                 aws=self.aws_ctx,
+                maintenance=config.maintenance,
             ),
             self.child_opts(
                 providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider},
@@ -344,6 +347,27 @@ class Platform(PlatformComponent):
                 self._aws_opts(),
             )
 
+    def _operations(self, name: str, config: StackConfig) -> None:
+        """The stack's budget and cost-anomaly alerts (into the alert topics), cost-allocation tags, and the notice
+        users get before each maintenance window."""
+        self.operations = Operations(
+            f"{name}-operations",
+            OperationsArgs(
+                stack=config.stack,
+                cost=config.cost,
+                maintenance=config.maintenance,
+                cost_allocation_tag_keys=cost_allocation_tag_keys(config.mandatory_tags()),
+                alert_topics=(
+                    CostAlertTopics(info=self.alarms.topic_arns["info"], warning=self.alarms.topic_arns["warning"])
+                    if self.alarms
+                    else None
+                ),
+                kms_key_arn=self.identity.key_arns["alerts"],
+                aws=self.aws_ctx,
+            ),
+            self._aws_opts(),
+        )
+
     def _aws_opts(self) -> pulumi.ResourceOptions:
         """Options of a component that only declares AWS resources: a child on the primary region's provider."""
         return self.child_opts(providers={"aws": self.aws_provider})
@@ -389,6 +413,8 @@ class Platform(PlatformComponent):
             "backup_vault_name": self.backup.vault_name,
             "backup_notifications_topic_arn": self.backup.notifications_topic_arn,
             "alert_topic_arns": dict(self.alarms.topic_arns) if self.alarms else None,
+            "budget_name": self.operations.budget_name,
+            "maintenance_notice_topic_arn": self.operations.notice_topic_arn,
         }
 
     def _ai_api_exports(self) -> dict[str, pulumi.Input[object]]:
@@ -409,6 +435,10 @@ class Platform(PlatformComponent):
 # and docs/outputs.md is generated from. Outputs of the ai-api workload exist only with `ai-platform:api`.
 API_ONLY = "Only with `ai-platform:api`: "
 OUTPUTS: dict[str, str] = {
+    "budget_name": "The stack's monthly AWS Budget (`ai-platform:cost`): actual and forecast alerts go to the alert "
+    "topics.",
+    "maintenance_notice_topic_arn": "SNS topic of the notices sent `maintenance.notice_hours` before each maintenance "
+    "window (subscribe a status page or a mailbox); none without a window.",
     "environment": "The stack's `ai-platform:environment` (dev, staging or prod).",
     "region": "The stack's AWS region (`aws:region`).",
     "vpc_id": "ID of the VPC.",

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from config.errors import FieldError
-from config.types import Section
+from config.types import Section, TimeOfDay, TimeOfWeek, minutes_from, parse_time_of_day, parse_time_of_week
+
+
+@dataclass(frozen=True)
+class BackupJob:
+    """One backup rule's timing: its UTC cron, and how long AWS Backup may wait to start and to finish it."""
+
+    name: str
+    schedule: str
+    start_window_minutes: int
+    completion_window_minutes: int
+    copied: bool  # copied into the disaster-recovery vault when there is one
+    start_minutes: frozenset[int]  # minutes of the week in which the job may start (for overlap checks)
 
 
 class BackupConfig(Section):
@@ -39,6 +52,33 @@ class BackupConfig(Section):
         7, ge=3, le=36500, description="Compliance mode: grace days before the lock becomes immutable (>= 3)."
     )
     protect: bool = Field(True, description="Pulumi `protect` and `retainOnDelete` on the vault (no accidental loss).")
+    daily_start: TimeOfDay = Field(
+        "05:00", description="UTC start of the daily backup job (hh:mm), after the database's own backup window."
+    )
+    weekly_start: TimeOfWeek = Field("sun:06:00", description="UTC start of the weekly backup job (ddd:hh:mm).")
+    monthly_start: TimeOfDay = Field("07:00", description="UTC start of the monthly backup job on the 1st (hh:mm).")
+
+    def jobs(self) -> tuple[BackupJob, ...]:
+        """The plan's rules in schedule order: hourly, daily, weekly, monthly (the monthly job's 1st can be any
+        weekday, so its start window counts on every day)."""
+        daily, weekly, monthly = (
+            parse_time_of_day(self.daily_start), parse_time_of_week(self.weekly_start),
+            parse_time_of_day(self.monthly_start),
+        )  # fmt: skip
+        weekday = self.weekly_start[:3].upper()
+
+        def at(minute: int) -> str:
+            return f"{minute % 60} {minute // 60 % 24}"
+
+        return (
+            BackupJob("hourly", "cron(0 * ? * * *)", 60, 120, False, frozenset()),
+            BackupJob("daily", f"cron({at(daily)} ? * * *)", 60, 480, True,
+                      frozenset(minutes_from(daily, 60, every_day=True))),
+            BackupJob("weekly", f"cron({at(weekly)} ? * {weekday} *)", 120, 720, True,
+                      frozenset(minutes_from(weekly, 120, every_day=False))),
+            BackupJob("monthly", f"cron({at(monthly)} 1 * ? *)", 120, 1440, True,
+                      frozenset(minutes_from(monthly, 120, every_day=True))),
+        )  # fmt: skip
 
     def retentions(self) -> dict[str, int]:
         return {

@@ -13,15 +13,27 @@ from config.addons import KARPENTER_MAX_KUBERNETES, AddonsConfig, minor_tuple
 from config.api import MUTABLE_IMAGE_TAGS, ApiConfig
 from config.backup import BackupConfig
 from config.cluster import ClusterConfig
+from config.cost import CostConfig
 from config.database import DatabaseConfig
 from config.dr import DrConfig
 from config.errors import FieldError
 from config.identity import IdentityConfig
+from config.maintenance import MaintenanceConfig
 from config.network import NetworkConfig
 from config.observability import ObservabilityConfig
 from config.security import SecurityConfig
 from config.storage import StorageConfig
-from config.types import PROJECT, Environment, Section, check_region, check_tags, partition_of
+from config.types import (
+    PROJECT,
+    Environment,
+    Section,
+    check_region,
+    check_tags,
+    describe_minute_of_week,
+    parse_backup_window,
+    parse_maintenance_window,
+    partition_of,
+)
 
 
 class StackConfig(Section):
@@ -43,6 +55,8 @@ class StackConfig(Section):
     observability: ObservabilityConfig = Field(default_factory=ObservabilityConfig)
     security: SecurityConfig = Field(default_factory=SecurityConfig)
     dr: DrConfig = Field(default_factory=DrConfig)
+    maintenance: MaintenanceConfig = Field(default_factory=MaintenanceConfig)
+    cost: CostConfig = Field(default_factory=CostConfig)
     api: ApiConfig | None = Field(
         None, description="`ai-platform:api`: the ai-api workload; a stack without this section runs no workload."
     )
@@ -79,6 +93,7 @@ class StackConfig(Section):
                 "external_secrets.enabled is false; allowed: false, or enable addons.external_secrets",
             )
         self._check_dr()
+        self._check_windows()
         if self.api is not None:
             self._check_api(self.api)
         return self
@@ -100,6 +115,41 @@ class StackConfig(Section):
                 "dr.active_region",
                 f"{dr.active_region} is neither aws:region nor dr.region; allowed: {self.region} or {dr.region}",
             )
+
+    def scheduled_windows(self) -> dict[str, set[int]]:
+        """Every recurring window of the stack as the minutes of the week it covers (UTC), keyed by its setting:
+        the node maintenance window, the database's maintenance and backup windows, and the start windows of the
+        daily, weekly and monthly AWS Backup jobs (the hourly job runs every hour and is left out)."""
+        windows = {
+            "database.maintenance_window": parse_maintenance_window(self.database.maintenance_window),
+            "database.backup_window": parse_backup_window(self.database.backup_window),
+        }
+        windows |= {
+            f"backup.{job.name}_start": set(job.start_minutes) for job in self.backup.jobs() if job.start_minutes
+        }
+        if self.maintenance.window is not None:
+            windows["maintenance.window"] = parse_maintenance_window(self.maintenance.window)
+        return windows
+
+    def _check_windows(self) -> None:
+        """No maintenance window overlaps another recurring window: a node replacement, a database maintenance and
+        a backup job never compete. Backup jobs may coincide with each other (AWS Backup then takes one recovery
+        point and keeps it for the longest retention)."""
+        windows = self.scheduled_windows()
+        settings = {
+            "maintenance.window": self.maintenance.window,
+            "database.maintenance_window": self.database.maintenance_window,
+        }
+        maintenance = [key for key in settings if key in windows]
+        for key in maintenance:
+            for other, minutes in windows.items():
+                shared = windows[key] & minutes
+                if other != key and shared and not (key == "database.maintenance_window" and other in maintenance):
+                    raise FieldError(
+                        key,
+                        f"{settings[key]} overlaps {other} "
+                        f"(from {describe_minute_of_week(min(shared))} UTC); allowed: a window outside it",
+                    )
 
     @property
     def active_region(self) -> str:

@@ -148,6 +148,50 @@ def parse_backup_window(text: str) -> set[int]:
     return {day * _DAY_MINUTES + m for day in range(7) for m in daily}
 
 
+def parse_time_of_day(text: str) -> int:
+    """`hh:mm` (UTC) -> minute of the day."""
+    return _hhmm(text) if isinstance(text, str) else _hhmm(str(text))
+
+
+def parse_time_of_week(text: str) -> int:
+    """`ddd:hh:mm` (UTC) -> minute of the week (Monday 00:00 is 0)."""
+    day, _, clock = str(text).partition(":")
+    if day not in _WEEKDAYS:
+        raise ValueError(
+            f"{text!r} does not start with a weekday; allowed: ddd:hh:mm, ddd one of {', '.join(_WEEKDAYS)}"
+        )
+    return _WEEKDAYS.index(day) * _DAY_MINUTES + _hhmm(clock)
+
+
+def _check_time_of_day(text: str) -> str:
+    """Allowed: hh:mm in UTC, e.g. 05:00."""
+    parse_time_of_day(text)
+    return text
+
+
+def _check_time_of_week(text: str) -> str:
+    """Allowed: ddd:hh:mm in UTC, e.g. sun:06:00."""
+    parse_time_of_week(text)
+    return text
+
+
+TimeOfDay = Annotated[str, AfterValidator(_check_time_of_day)]
+TimeOfWeek = Annotated[str, AfterValidator(_check_time_of_week)]
+
+
+def minutes_from(start: int, length: int, *, every_day: bool) -> set[int]:
+    """Minutes of the week covered by `length` minutes from `start` (minute of the day when `every_day`, else of
+    the week)."""
+    starts = [day * _DAY_MINUTES + start for day in range(7)] if every_day else [start]
+    return {(s + m) % _WEEK_MINUTES for s in starts for m in range(length)}
+
+
+def describe_minute_of_week(minute: int) -> str:
+    """Minute of the week -> `ddd hh:mm`."""
+    day, rest = divmod(minute % _WEEK_MINUTES, _DAY_MINUTES)
+    return f"{_WEEKDAYS[day]} {rest // 60:02d}:{rest % 60:02d}"
+
+
 def parse_maintenance_window(text: str) -> set[int]:
     """`ddd:hh:mm-ddd:hh:mm` (UTC, at least 30 minutes) -> the minutes of the week it covers."""
     parts = text.split("-") if isinstance(text, str) else []

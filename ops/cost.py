@@ -59,6 +59,9 @@ FREE = frozenset(
         "aws:secretsmanager/secretVersion:SecretVersion",
         "aws:secretsmanager/secretRotation:SecretRotation",
         "aws:ssm/parameter:Parameter",
+        "aws:costexplorer/anomalyMonitor:AnomalyMonitor",  # Cost Anomaly Detection is free
+        "aws:costexplorer/anomalySubscription:AnomalySubscription",
+        "aws:costexplorer/costAllocationTag:CostAllocationTag",
     }
 )
 USAGE_BASED = {
@@ -69,6 +72,8 @@ USAGE_BASED = {
     "aws:sns/topic:Topic": "SNS publishes and deliveries",
     "aws:cloudwatch/eventRule:EventRule": "EventBridge events (AWS service events are free)",
     "aws:cloudwatch/eventTarget:EventTarget": "EventBridge deliveries",
+    "aws:budgets/budget:Budget": "AWS Budgets: an account's first two budgets are free, then $0.02 per budget-day",
+    "aws:scheduler/schedule:Schedule": "EventBridge Scheduler invocations ($1.00 per million after 14 million free)",
 }
 
 

@@ -89,6 +89,24 @@ AWS_API_CASES: dict[str, tuple[Any, Any, str, Any]] = {
         "rotationRules.automaticallyAfterDays 0: out of range; allowed 1 to 1000",
         ("aws:secretsmanager/secretRotation:SecretRotation", {"rotationRules": {"automaticallyAfterDays": UN}}),
     ),
+    "aws-api-budgets": (
+        ("aws:budgets/budget:Budget", {"name": "ai-platform-prod-monthly", "timeUnit": "MONTHLY"}),
+        ("aws:budgets/budget:Budget", {"name": "ai-platform:prod", "timeUnit": "MONTHLY"}),
+        "ai-platform:prod",
+        ("aws:budgets/budget:Budget", {"name": US, "timeUnit": US}),
+    ),
+    "aws-api-ce": (
+        ("aws:costexplorer/anomalySubscription:AnomalySubscription", {"name": "costs", "frequency": "IMMEDIATE"}),
+        ("aws:costexplorer/anomalySubscription:AnomalySubscription", {"name": "costs", "frequency": "HOURLY"}),
+        "not one of DAILY, IMMEDIATE, WEEKLY",
+        ("aws:costexplorer/anomalySubscription:AnomalySubscription", {"name": US, "frequency": US}),
+    ),
+    "aws-api-scheduler": (
+        ("aws:scheduler/schedule:Schedule", {"name": "ai-platform-prod-maintenance-notice"}),
+        ("aws:scheduler/schedule:Schedule", {"name": "ai-platform-prod-maintenance-notice-" + "x" * 40}),
+        "length 76; allowed 1 to 64",
+        ("aws:scheduler/schedule:Schedule", {"name": US}),
+    ),
     "aws-api-sns": (
         ("aws:sns/topic:Topic", {"name": "prod-backup-events"}),
         ("aws:sns/topic:Topic", {"name": "prod.backup.events"}),

@@ -1173,3 +1173,37 @@ CASES.update(
         ),
     }
 )
+
+# --- operations: budgets and maintenance windows ------------------------------------------------------------------
+
+BUDGET = "aws:budgets/budget:Budget"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+ALERTING_BUDGET = {
+    "timeUnit": "MONTHLY",
+    "limitAmount": "500.00",
+    "notifications": [{"subscriberSnsTopicArns": ["arn:aws:sns:us-east-1:123456789012:ai-platform-dev-alerts-info"]}],
+}
+
+
+def node_pool_budgets(*budgets: dict[str, Any]) -> dict[str, Any]:
+    return {"spec": {"disruption": {"budgets": [{"nodes": "10%"}, *budgets]}}}
+
+
+WINDOW_BUDGET = {"nodes": "0", "reasons": ["Drifted", "Underutilized"], "schedule": "0 11 * * 3", "duration": "166h"}
+CASES.update(
+    {
+        "budget-present": Case(
+            [res(BUDGET, "b", ALERTING_BUDGET)],
+            [res(BUDGET, "b", {**ALERTING_BUDGET, "notifications": []})],
+            "budget b alerts no SNS topic",
+            [res(BUDGET, "b", {**ALERTING_BUDGET, "notifications": UA})],
+        ),
+        "maintenance-window-set": Case(
+            [res(NODE_POOL, "pool", node_pool_budgets(WINDOW_BUDGET))],
+            [res(NODE_POOL, "pool", node_pool_budgets())],
+            "NodePool pool may replace nodes at any hour",
+            [res(NODE_POOL, "pool", {"spec": UO})],
+            extra_good=([res(NODE_POOL, "pool", node_pool_budgets({**WINDOW_BUDGET, "reasons": ["Drifted"]}))],),
+        ),
+    }
+)

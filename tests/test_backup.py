@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from components.backup import RULES, VAULT_EVENTS, Backup, BackupArgs
+from components.backup import VAULT_EVENTS, Backup, BackupArgs
 from config import StackConfigError
+from config.backup import BackupConfig
 from lib.aws import AwsContext
 from ops.engine import Plan, RecordedResource, read_stack_config, run_program
 from tests.conftest import stack_config
@@ -162,7 +163,7 @@ def test_copy_destination_adds_copy_actions_to_daily_weekly_and_monthly() -> Non
 
     rules = rules_of(run_program("prod", read_stack_config("prod"), program=program))
     copied = {name for name, rule in rules.items() if "copyActions" in rule}
-    assert copied == {spec.name for spec in RULES if spec.copied} == {"daily", "weekly", "monthly"}
+    assert copied == {job.name for job in BackupConfig().jobs() if job.copied} == {"daily", "weekly", "monthly"}
     for name in copied:
         [action] = rules[name]["copyActions"]
         assert action["destinationVaultArn"] == destination

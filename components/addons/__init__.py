@@ -42,6 +42,7 @@ from components.addons.charts import CHARTS, NAMESPACES, ChartSource, Installed
 from components.addons.external_secrets import CLUSTER_SECRET_STORE_NAME
 from components.base import PlatformComponent
 from config import AddonsConfig
+from config.maintenance import MaintenanceConfig
 from lib.aws import AwsContext
 from lib.k8s import pod_security_labels
 
@@ -75,6 +76,7 @@ class AddonsArgs:
     node_tags: tags Karpenter puts on the instances, volumes and ENIs it launches (cost allocation, ownership).
     aws: account, partition and region.
     kubernetes_version: the cluster's version ("1.34"): pins the namespaces' Pod Security Admission version.
+    maintenance: the `ai-platform:maintenance` section: when Karpenter may replace nodes (its NodePool budgets).
     """
 
     config: AddonsConfig
@@ -89,6 +91,7 @@ class AddonsArgs:
     node_tags: Mapping[str, str]
     aws: AwsContext
     kubernetes_version: str
+    maintenance: MaintenanceConfig
 
 
 class Addons(PlatformComponent):

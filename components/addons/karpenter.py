@@ -26,6 +26,7 @@ from components.addons.iam import karpenter_controller_statements
 from components.base import PlatformComponent
 from components.identity import node_role
 from config import KarpenterConfig
+from config.maintenance import MaintenanceConfig
 from lib.aws import AwsContext
 from lib.iam import deny_insecure_transport, policy_document
 
@@ -114,7 +115,7 @@ def install(parent: PlatformComponent, name: str, args: AddonsArgs) -> Karpenter
     )
     pool = k8s.apiextensions.CustomResource(
         f"{name}-karpenter-nodepool",
-        **custom_resource_args(node_pool(addon)),
+        **custom_resource_args(node_pool(addon, args.maintenance)),
         opts=parent.child_opts(depends_on=[installed, node_class]),
     )
     return KarpenterInstalled(
@@ -230,9 +231,23 @@ def ec2_node_class(
     }
 
 
-def node_pool(config: KarpenterConfig) -> dict[str, Any]:
+def disruption_budgets(config: KarpenterConfig, maintenance: MaintenanceConfig) -> list[dict[str, Any]]:
+    """At most `disruption_budget` nodes at once; with a maintenance window, none at all for the window's reasons
+    outside it (Karpenter applies the most restrictive active budget)."""
+    budgets: list[dict[str, Any]] = [{"nodes": config.disruption_budget}]
+    closed = maintenance.closed_period()
+    if closed is not None:
+        schedule, duration = closed
+        budgets.append(
+            {"nodes": "0", "reasons": list(maintenance.window_reasons), "schedule": schedule, "duration": duration}
+        )
+    return budgets
+
+
+def node_pool(config: KarpenterConfig, maintenance: MaintenanceConfig) -> dict[str, Any]:
     """The default `NodePool`: instance families and capacity types from config, a vCPU/memory ceiling, nodes
-    replaced after `expire_after`, consolidation when empty or underused, at most `disruption_budget` at once."""
+    replaced after `expire_after`, consolidation when empty or underused, at most `disruption_budget` at once and
+    only inside the maintenance window for the reasons held to it."""
     return {
         "apiVersion": "karpenter.sh/v1",
         "kind": "NodePool",
@@ -260,7 +275,7 @@ def node_pool(config: KarpenterConfig) -> dict[str, Any]:
             "disruption": {
                 "consolidationPolicy": "WhenEmptyOrUnderutilized",
                 "consolidateAfter": config.consolidate_after,
-                "budgets": [{"nodes": config.disruption_budget}],
+                "budgets": disruption_budgets(config, maintenance),
             },
         },
     }

@@ -41,8 +41,9 @@ from config.observability import ObservabilityConfig
 from lib.aws import AwsContext
 from lib.iam import deny_insecure_transport, policy_document
 
-# Who may publish to the topics: CloudWatch alarms and EventBridge rules, of this account only.
-ALARM_PUBLISHER, EVENT_PUBLISHER = "cloudwatch", "events"
+# Who may publish to the topics, for this account only: CloudWatch alarms, EventBridge rules, AWS Budgets and Cost
+# Anomaly Detection (their service principals).
+ALARM_PUBLISHER, EVENT_PUBLISHER, BUDGET_PUBLISHER, ANOMALY_PUBLISHER = "cloudwatch", "events", "budgets", "costalerts"
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,9 @@ def alarm_specs(args: AlarmsArgs) -> list[AlarmSpec]:
 
 
 def topic_policy(aws_ctx: AwsContext, topic_arn: str, prefix: str) -> dict[str, Any]:
-    """The topic's policy: the account manages it; this account's CloudWatch alarms and this stack's EventBridge
-    rules may publish (aws:SourceAccount and aws:SourceArn, against the confused deputy); nothing over plain HTTP."""
+    """The topic's policy: the account manages it; this account's CloudWatch alarms, this stack's EventBridge rules
+    and budgets, and its cost-anomaly subscriptions may publish (aws:SourceAccount and aws:SourceArn, against the
+    confused deputy); nothing over plain HTTP."""
     account = {"aws:SourceAccount": aws_ctx.account_id}
 
     def service_publishes(sid: str, service: str, source_arn: str) -> dict[str, Any]:
@@ -128,6 +130,15 @@ def topic_policy(aws_ctx: AwsContext, topic_arn: str, prefix: str) -> dict[str, 
             },
             service_publishes("CloudWatchAlarmsPublish", ALARM_PUBLISHER, aws_ctx.arn("cloudwatch", "alarm:*")),
             service_publishes("EventBridgeRulesPublish", EVENT_PUBLISHER, aws_ctx.arn("events", f"rule/{prefix}-*")),
+            # Cost alerts (components/operations.py): AWS Budgets and Cost Anomaly Detection are global services.
+            service_publishes(
+                "BudgetsPublish", BUDGET_PUBLISHER, aws_ctx.arn("budgets", f"budget/{prefix}-*", region=False)
+            ),
+            service_publishes(
+                "CostAnomalyDetectionPublish",
+                ANOMALY_PUBLISHER,
+                aws_ctx.arn("ce", "anomalysubscription/*", region=False),
+            ),
             deny_insecure_transport("SNS:Publish", topic_arn, sid="DenyInsecureTransport"),
         ]
     )

@@ -112,16 +112,35 @@ def _category_ranges(category: str) -> str:
 @cache
 def java_regex(pattern: str | None) -> re.Pattern[str] | None:
     """Compile a botocore (Java) pattern for Python: `\\w`, `\\d`, `\\s` (and negations) as their ASCII classes,
-    `\\p{X}`/`\\P{X}` as explicit Unicode ranges; everything else means the same in both."""
+    `\\p{X}`/`\\P{X}` as explicit Unicode ranges, a mid-pattern `(?i)` as a scoped `(?i:...)` group; everything
+    else means the same in both."""
     if pattern is None:
         return None
+    # `[\\S\\s]` (any character, Cost Explorer's idiom) cannot go through the class translation below.
+    pattern = pattern.replace("[\\S\\s]", "(?s:.)").replace("[\\s\\S]", "(?s:.)")
     out: list[str] = []
     in_class = False
+    depth, scoped = 0, []  # group nesting; depths at which a Java inline flag `(?i)` opened a Python `(?i:` group
     i = 0
     while i < len(pattern):
         char = pattern[i]
         follow = pattern[i + 1] if i + 1 < len(pattern) else ""
-        if char == "\\" and follow.lower() in _ASCII_CLASSES:
+        if not in_class and i > 0 and pattern.startswith("(?i)", i):
+            # Java applies a mid-pattern flag to the rest of its group; Python only accepts a scoped `(?i:...)`.
+            out.append("(?i:")
+            scoped.append(depth)
+            i += 4
+        elif not in_class and char in "()":
+            if char == "(":
+                depth += 1
+            else:
+                if scoped and scoped[-1] == depth:
+                    out.append(")")
+                    scoped.pop()
+                depth -= 1
+            out.append(char)
+            i += 1
+        elif char == "\\" and follow.lower() in _ASCII_CLASSES:
             body = _ASCII_CLASSES[follow.lower()]
             if follow.isupper() and in_class:
                 raise ValueError(f"cannot translate \\{follow} inside a character class: {pattern}")
@@ -146,6 +165,7 @@ def java_regex(pattern: str | None) -> re.Pattern[str] | None:
                 raise ValueError(f"cannot translate class intersection (&&): {pattern}")
             out.append(char)
             i += 1
+    out.extend(")" * len(scoped))
     return re.compile("".join(out))
 
 
@@ -322,10 +342,11 @@ class ApiRule(Rule):
 
 
 SERVICE_TITLES = {
-    "backup": "AWS Backup", "cloudwatch": "CloudWatch", "ec2": "EC2", "ecr": "ECR", "eks": "EKS",
+    "backup": "AWS Backup", "budgets": "AWS Budgets", "ce": "Cost Explorer", "cloudwatch": "CloudWatch", "ec2": "EC2", "ecr": "ECR", "eks": "EKS",
     "events": "EventBridge", "iam": "IAM", "kms": "KMS", "logs": "CloudWatch Logs", "rds": "RDS", "s3": "S3",
     "secretsmanager": "Secrets Manager",
-    "sns": "SNS", "sqs": "SQS", "ssm": "SSM Parameter Store", "wafv2": "WAFv2",
+    "scheduler": "EventBridge Scheduler", "sns": "SNS", "sqs": "SQS", "ssm": "SSM Parameter Store",
+    "wafv2": "WAFv2",
 }  # fmt: skip
 
 
