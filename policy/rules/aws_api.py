@@ -342,7 +342,8 @@ class ApiRule(Rule):
 
 
 SERVICE_TITLES = {
-    "backup": "AWS Backup", "budgets": "AWS Budgets", "ce": "Cost Explorer", "cloudwatch": "CloudWatch", "ec2": "EC2", "ecr": "ECR", "eks": "EKS",
+    "backup": "AWS Backup", "budgets": "AWS Budgets", "ce": "Cost Explorer", "cloudwatch": "CloudWatch",
+    "ec2": "EC2", "ecr": "ECR", "eks": "EKS",
     "events": "EventBridge", "iam": "IAM", "kms": "KMS", "logs": "CloudWatch Logs", "rds": "RDS", "s3": "S3",
     "secretsmanager": "Secrets Manager",
     "scheduler": "EventBridge Scheduler", "sns": "SNS", "sqs": "SQS", "ssm": "SSM Parameter Store",
