@@ -37,6 +37,7 @@ PRICES: dict[str, Price] = {
     "eks.cluster.extended": Price(0.60, "cluster-hour", _EKS),
     "ec2.t3.medium": Price(0.0416, "instance-hour", _EC2),
     "ec2.t3.large": Price(0.0832, "instance-hour", _EC2),
+    "ec2.t3a.large": Price(0.0752, "instance-hour", _EC2),
     "ec2.m6i.large": Price(0.096, "instance-hour", _EC2),
     "ec2.m6i.xlarge": Price(0.192, "instance-hour", _EC2),
     "ec2.m6i.2xlarge": Price(0.384, "instance-hour", _EC2),

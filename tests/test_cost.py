@@ -139,7 +139,7 @@ def test_the_command_prints_dev_breakdown_and_its_gap_to_the_target() -> None:
     assert result.returncode == 0, result.stderr
     for heading in ("by component:", "by resource type:", "top drivers:", "assumptions:", "target: $200.00/month"):
         assert heading in result.stdout
-    assert "dev-cluster-system: 2 x m6i.large" in result.stdout
+    assert "dev-cluster-system: 2 x t3a.large" in result.stdout
     data = json.loads(run_ops("cost", "--stack", "dev", "--json").stdout)
     assert data["target_usd_per_month"] == 200.0
     assert data["total_usd_per_month"] == pytest.approx(sum(data["by_type"].values()), abs=0.05)

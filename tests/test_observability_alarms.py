@@ -86,9 +86,13 @@ def test_topic_policy_admits_only_this_accounts_alarms_and_rules_over_tls(plan_o
     )  # fmt: skip
 
 
-def test_alerts_key_lets_alarms_and_eventbridge_encrypt_for_this_account_only() -> None:
+def test_alerts_key_lets_alarms_eventbridge_and_cost_alerts_encrypt_for_this_account_only() -> None:
     [_, publishers] = key_policy("alerts", AWS)["Statement"]
-    assert publishers["Principal"] == {"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]}
+    assert publishers["Principal"] == {
+        "Service": [
+            "cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com", "costalerts.amazonaws.com"
+        ]
+    }  # fmt: skip
     assert publishers["Action"] == ["kms:GenerateDataKey*", "kms:Decrypt"]
     assert publishers["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
     assert len(key_policy("storage", AWS)["Statement"]) == 1, "only the alerts key admits the publishers"

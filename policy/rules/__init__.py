@@ -109,5 +109,11 @@ def mandatory_ids(environment: str) -> set[str]:
     return {rule.id for rule in RULES if enforcement_for(rule, config) == EnforcementLevel.MANDATORY}
 
 
-__all__ = ["ENVIRONMENTS", "RULES", "RULES_BY_ID", "PackConfigError", "Rule", "enforcement_for", "load_pack_config",
-           "mandatory_ids", "rule_config"]  # fmt: skip
+def enabled_ids(environment: str) -> set[str]:
+    """The rules an environment's pack config does not disable."""
+    config = load_pack_config(environment)
+    return {rule.id for rule in RULES if enforcement_for(rule, config) != EnforcementLevel.DISABLED}
+
+
+__all__ = ["ENVIRONMENTS", "RULES", "RULES_BY_ID", "PackConfigError", "Rule", "enabled_ids", "enforcement_for",
+           "load_pack_config", "mandatory_ids", "rule_config"]  # fmt: skip
