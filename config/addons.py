@@ -79,7 +79,7 @@ class CertManagerConfig(HelmAddonConfig):
     Certificates the CA issues get cert-manager's defaults unless they say otherwise: 90 days, renewed 30 days
     (a third of their lifetime) before expiry."""
 
-    chart_version: Annotated[str, AfterValidator(_check_v_chart_version)] = Field(  # type: ignore[assignment]
+    chart_version: Annotated[str, AfterValidator(_check_v_chart_version)] = Field(
         "v1.21.1", description="Exact chart version, with the v charts.jetstack.io lists it with."
     )
     ca_duration_hours: int = Field(
