@@ -326,6 +326,7 @@ SERVICE_TITLES = {
     "events": "EventBridge", "iam": "IAM", "kms": "KMS", "logs": "CloudWatch Logs", "rds": "RDS", "s3": "S3",
     "secretsmanager": "Secrets Manager",
     "sns": "SNS", "sqs": "SQS", "ssm": "SSM Parameter Store", "wafv2": "WAFv2",
+    "acm": "ACM", "route53": "Route 53",
 }  # fmt: skip
 
 
