@@ -386,7 +386,7 @@ def health_check_alarms(health_check_id: pulumi.Input[str]) -> list[AlarmSpec]:
             period=60,
             evaluation_periods=1,
             datapoints_to_alarm=1,
-            treat_missing_data="breaching",  # the health check always reports; silence means it is gone
+            treat_missing_data="missing",  # Route 53 reports every minute; a gap keeps the alarm's state
             metric=Metric("AWS/Route53", "HealthCheckStatus", {"HealthCheckId": health_check_id}, "Minimum"),
         )
     ]
