@@ -25,7 +25,7 @@ from config import StackConfigError
 from lib.aws import AwsContext
 from ops.engine import PROJECT_DIR, Plan, RecordedResource, read_stack_config, run_program
 from policy.rules import RULES_BY_ID
-from tests.conftest import build_plan, stack_config
+from tests.conftest import build_plan
 from tests.policy_cases import ALARM, TOPIC
 from tests.test_policy_rules import run
 
