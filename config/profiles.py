@@ -56,6 +56,8 @@ DEV: dict[str, Any] = {
     },
     # No second region: a lost region is rebuilt from the primary's own backups (README "Disaster recovery").
     "dr": {"strategy": "none"},
+    # A disposable zone keeps a month of query logs.
+    "dns": {"query_log_retention_days": 30},
     "api": {
         "strategy": "rolling", "replicas": 1, "hpa": {"min_replicas": 1, "max_replicas": 3},
         "zone_spread": "ScheduleAnyway", "settings": {"LOG_LEVEL": "debug"},
@@ -94,6 +96,7 @@ STAGING: dict[str, Any] = {
     },
     # Data and recovery points copied to the DR region; nothing running there.
     "dr": {"strategy": "backup-restore", "copy_retention_days": 14},
+    "dns": {"query_log_retention_days": 90},
     "api": {
         "strategy": "blue-green", "replicas": 2, "hpa": {"min_replicas": 2, "max_replicas": 6},
         "blue_green": {"auto_promotion": True, "scale_down_delay_seconds": 600},

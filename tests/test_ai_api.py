@@ -413,7 +413,7 @@ def test_ingress_is_an_https_alb_with_waf_logs_and_a_modern_tls_policy() -> None
     assert json.loads(notes["alb.ingress.kubernetes.io/listen-ports"]) == [{"HTTP": 80}, {"HTTPS": 443}]
     assert notes["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
     # prod's certificate is issued through its zone: the Ingress serves the validated one (tests/test_edge.py).
-    [validation] = aws_resource(plan, "aws:acm/certificateValidation:CertificateValidation")
+    [validation] = plan.by_type("aws:acm/certificateValidation:CertificateValidation")
     assert config.certificate_arn is None
     assert notes["alb.ingress.kubernetes.io/certificate-arn"] == validation.inputs["certificateArn"]
     assert notes["alb.ingress.kubernetes.io/ssl-policy"].startswith("ELBSecurityPolicy-TLS13-")
