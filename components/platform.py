@@ -16,6 +16,18 @@ from components.backup import Backup, BackupArgs
 from components.base import PlatformComponent
 from components.cluster import Cluster, ClusterArgs
 from components.database import Database, DatabaseArgs
+from components.edge import (
+    DnsCertificate,
+    DnsCertificateArgs,
+    DnsZone,
+    DnsZoneArgs,
+    EntryRecord,
+    EntryRecordArgs,
+    HealthCheckSettings,
+    alb_hosted_zone_id,
+    route53_home_region,
+)
+from components.edge.targets import ALB_HOSTED_ZONE_IDS
 from components.identity import Identity, IdentityArgs
 from components.migrations import DatabaseMigrations, DatabaseMigrationsArgs
 from components.network import Network, NetworkArgs
@@ -95,7 +107,9 @@ class Platform(PlatformComponent):
         self._foundation(name, config, availability_zones)
         self._observability(name, config)
         self._data_layer(name, config)
+        self._dns(name, config)
         self._workload(name, config)
+        self._entry(name, config)
         self._alarms(name, config)
         self._operations(name, config)
 
@@ -264,6 +278,56 @@ class Platform(PlatformComponent):
             self._aws_opts(),
         )
 
+    def _dns(self, name: str, config: StackConfig) -> None:
+        """The public hosted zone with its query logs, and the ai-api certificate issued through it (unless
+        `api.certificate_arn` names one): both need nothing of the cluster and start at once."""
+        self.dns_zone: DnsZone | None = None
+        self.certificate: DnsCertificate | None = None
+        self.certificate_arn: pulumi.Input[str] | None = config.api.certificate_arn if config.api else None
+        if config.dns is None:
+            return
+        if config.api is not None and config.region not in ALB_HOSTED_ZONE_IDS:
+            raise StackConfigError(
+                [
+                    f"Pulumi.{config.stack}.yaml: aws:region: {config.region} has no known ALB hosted zone id for the "
+                    f"ai-api record of ai-platform:dns; allowed: {', '.join(sorted(ALB_HOSTED_ZONE_IDS))}"
+                ]
+            )
+        in_logs_region = config.region == route53_home_region(self.aws_ctx.partition)
+        self.dns_zone = DnsZone(
+            f"{name}-dns",
+            DnsZoneArgs(
+                config=config.dns,
+                stack=config.stack,
+                aws=self.aws_ctx,
+                logs_kms_key_arn=self.identity.key_arns["logs"] if in_logs_region else None,
+            ),
+            self._aws_opts(),
+        )
+        if config.api is not None and config.api.certificate_arn is None:
+            self.certificate = DnsCertificate(
+                f"{name}-api-certificate",
+                DnsCertificateArgs(
+                    domain_name=config.api.domain_name,
+                    zone_id=self.dns_zone.zone_id,
+                    key_algorithm=config.dns.certificate.key_algorithm,
+                ),
+                self._aws_opts(),
+            )
+            self.certificate_arn = self.certificate.certificate_arn
+
+    def _api_certificate_arn(self) -> pulumi.Input[str]:
+        """The certificate the ai-api's ALB serves: `api.certificate_arn`, else the one issued through the zone
+        (the config refuses an ai-api with neither)."""
+        if self.certificate_arn is None:
+            raise StackConfigError([f"Pulumi.{self.config.stack}.yaml: ai-platform:api: no certificate source"])
+        return self.certificate_arn
+
+    @staticmethod
+    def _failover(config: StackConfig) -> bool:
+        """Whether the ai-api's name is a failover pair (DR warm-standby with a zone) rather than one alias."""
+        return config.dns is not None and config.dr.strategy == "warm-standby"
+
     def _workload(self, name: str, config: StackConfig) -> None:
         """The ai-api workload, after what it needs: the cluster's add-ons (ALB controller, Argo Rollouts), the
         buckets, the database and the observability stack. A stack without `ai-platform:api` runs the platform
@@ -285,6 +349,9 @@ class Platform(PlatformComponent):
                     logs_kms_key_arn=self.identity.key_arns["logs"],
                     logs_bucket_name=self.storage.logs_bucket_name,
                     access_log_prefix=self.storage.alb_access_log_prefix,
+                    certificate_arn=self._api_certificate_arn(),
+                    # The primary's Route 53 health check names the ALB itself: its path is routed for any host.
+                    direct_health_path=config.dr.dns.health_check_path if self._failover(config) else None,
                     # IAM database authentication as `ai_app`: no master secret, no database key for the workload.
                     database_cluster_resource_id=self.database.cluster_resource_id,
                     database_endpoint=self.database.endpoint,
@@ -313,6 +380,37 @@ class Platform(PlatformComponent):
                 self.child_opts(providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider}),
             )
 
+    def _entry(self, name: str, config: StackConfig) -> None:
+        """The ai-api's public name pointing at the ALB the load balancer controller created (the Ingress's status):
+        an alias, or with DR warm-standby the primary failover record with its health check (the standby side
+        declares the secondary with its own ALB)."""
+        self.entry: EntryRecord | None = None
+        if self.dns_zone is None or self.ai_api is None or config.api is None:
+            return
+        failover = self._failover(config)
+        dns = config.dr.dns
+        self.entry = EntryRecord(
+            f"{name}-api-entry",
+            EntryRecordArgs(
+                zone_id=self.dns_zone.zone_id,
+                record_name=config.api.domain_name,
+                target_hostname=self.ai_api.load_balancer_hostname,
+                target_zone_id=alb_hosted_zone_id(config.region),
+                role="primary" if failover else "simple",
+                ttl_seconds=dns.record_ttl_seconds,
+                health_check=(
+                    HealthCheckSettings(
+                        path=dns.health_check_path,
+                        interval_seconds=dns.health_check_interval_seconds,
+                        failure_threshold=dns.health_check_failure_threshold,
+                    )
+                    if failover
+                    else None
+                ),
+            ),
+            self._aws_opts(),
+        )
+
     def _alarms(self, name: str, config: StackConfig) -> None:
         """CloudWatch alarms and a dashboard, last, from the outputs of what they watch; alerts go to an SNS topic
         per severity."""
@@ -339,6 +437,7 @@ class Platform(PlatformComponent):
                             web_acl_name=self.ai_api.web_acl_name,
                             load_balancer_name=self.ai_api.load_balancer_name,
                             certificate_arn=self.ai_api.certificate_arn,
+                            health_check_id=self.entry.health_check_id if self.entry else None,
                         )
                         if self.ai_api
                         else None
@@ -391,7 +490,18 @@ class Platform(PlatformComponent):
             "kubeconfig": self.kubeconfig,
             "secrets_path_prefix": self.addons.secrets_path_prefix,
             **self._data_exports(),
+            **self._dns_exports(),
             **self._ai_api_exports(),
+        }
+
+    def _dns_exports(self) -> dict[str, pulumi.Input[object]]:
+        """The zone (and the name servers to delegate to when the stack created it)."""
+        if self.dns_zone is None:
+            return {}
+        return {
+            "dns_zone_id": self.dns_zone.zone_id,
+            "dns_zone_name_servers": self.dns_zone.name_servers,
+            "dns_query_log_group": self.dns_zone.query_log_group_name,
         }
 
     def _data_exports(self) -> dict[str, pulumi.Input[object]]:
@@ -428,12 +538,16 @@ class Platform(PlatformComponent):
             "ai_api_role_arn": self.ai_api.role_arn,
             "waf_web_acl_arn": self.ai_api.web_acl_arn,
             "waf_blocklist_ip_set_arn": self.ai_api.blocklist_ip_set_arn,
+            "ai_api_certificate_arn": self.ai_api.certificate_arn,
+            "ai_api_load_balancer_hostname": self.ai_api.load_balancer_hostname,
         }
 
 
 # Every stack output (`pulumi stack output <name>`) and what it is for: the one list `Platform.exports()` follows
-# and docs/outputs.md is generated from. Outputs of the ai-api workload exist only with `ai-platform:api`.
+# and docs/outputs.md is generated from. Outputs of the ai-api workload exist only with `ai-platform:api`, those of
+# the zone only with `ai-platform:dns`.
 API_ONLY = "Only with `ai-platform:api`: "
+DNS_ONLY = "Only with `ai-platform:dns`: "
 OUTPUTS: dict[str, str] = {
     "budget_name": "The stack's monthly AWS Budget (`ai-platform:cost`): actual and forecast alerts go to the alert "
     "topics.",
@@ -471,6 +585,11 @@ OUTPUTS: dict[str, str] = {
     "alert_topic_arns": "SNS topic ARN per severity (critical, warning, info) the CloudWatch alarms and backup-job "
     'failures publish to; subscribe PagerDuty and AWS Chatbot here (README "CloudWatch alarms"). Null when '
     "observability is disabled.",
+    "dns_zone_id": DNS_ONLY + "id of the public hosted zone (created, or `dns.zone_id`).",
+    "dns_zone_name_servers": DNS_ONLY + "the four name servers of a zone the stack created: delegate the zone's name "
+    'to them at the registrar or in the parent zone, once (README "DNS and certificates"); null for an existing '
+    "zone.",
+    "dns_query_log_group": DNS_ONLY + "CloudWatch Logs group (us-east-1) of the zone's DNS query logs.",
     "ai_api_url": API_ONLY + "public URL of the API (`https://<domain_name>`).",
     "ai_api_namespace": API_ONLY + "Kubernetes namespace of the workload.",
     "ai_api_repository_url": API_ONLY + "ECR repository to push the ai-api image to.",
@@ -478,6 +597,10 @@ OUTPUTS: dict[str, str] = {
     "waf_web_acl_arn": API_ONLY + "WAF web ACL in front of the ALB.",
     "waf_blocklist_ip_set_arn": API_ONLY + "WAF IP set the security automation adds addresses to (deployments "
     "leave its list alone).",
+    "ai_api_certificate_arn": API_ONLY + "ACM certificate the ALB serves: issued through the zone, or "
+    "`api.certificate_arn`.",
+    "ai_api_load_balancer_hostname": API_ONLY + "DNS name of the ALB the load balancer controller created (what "
+    "the ai-api record points at).",
 }
 
 

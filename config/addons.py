@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
+from config.errors import FieldError
 from config.types import Section
 
 _CHART_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
@@ -20,6 +21,15 @@ def _check_chart_version(version: str) -> str:
 
 
 ChartVersion = Annotated[str, AfterValidator(_check_chart_version)]
+
+
+def _check_v_chart_version(version: str) -> str:
+    """Allowed: an exact chart version vMAJOR.MINOR.PATCH, as the chart's repository lists it, e.g. v1.21.1."""
+    if not (isinstance(version, str) and version.startswith("v") and _CHART_VERSION.fullmatch(version[1:])):
+        raise ValueError(
+            f"{version!r} is not a pinned chart version; allowed: an exact vMAJOR.MINOR.PATCH, e.g. v1.21.1"
+        )
+    return version
 
 
 class HelmAddonConfig(Section):
@@ -61,6 +71,33 @@ class ArgoRolloutsConfig(HelmAddonConfig):
     """Argo Rollouts (chart `argo-rollouts`, https://argoproj.github.io/argo-helm)."""
 
     chart_version: ChartVersion = Field("2.40.1", description="Exact chart version.")
+
+
+class CertManagerConfig(HelmAddonConfig):
+    """cert-manager (chart `cert-manager`, https://charts.jetstack.io, CRDs installed by the chart) and the cluster's
+    internal CA: a self-signed ClusterIssuer bootstraps a CA Certificate, which a CA ClusterIssuer signs with.
+    Certificates the CA issues get cert-manager's defaults unless they say otherwise: 90 days, renewed 30 days
+    (a third of their lifetime) before expiry."""
+
+    chart_version: Annotated[str, AfterValidator(_check_v_chart_version)] = Field(
+        "v1.21.1", description="Exact chart version, with the v charts.jetstack.io lists it with."
+    )
+    ca_duration_hours: int = Field(
+        43800, ge=720, le=87600, description="Lifetime of the internal CA certificate (default 5 years)."
+    )
+    ca_renew_before_hours: int = Field(
+        8760, ge=168, le=43800, description="Renew the internal CA this long before it expires (default 1 year)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> CertManagerConfig:
+        if self.ca_renew_before_hours * 2 > self.ca_duration_hours:
+            raise FieldError(
+                "ca_renew_before_hours",
+                f"{self.ca_renew_before_hours}h is more than half of ca_duration_hours {self.ca_duration_hours}h; "
+                "allowed: at most half (cert-manager would renew the CA nearly as soon as it issues it)",
+            )
+        return self
 
 
 class KarpenterConfig(HelmAddonConfig):
@@ -112,6 +149,9 @@ class AddonsConfig(Section):
         default_factory=ExternalSecretsConfig, description="external-secrets and its ClusterSecretStore."
     )
     argo_rollouts: ArgoRolloutsConfig = Field(default_factory=ArgoRolloutsConfig, description="Argo Rollouts.")
+    cert_manager: CertManagerConfig = Field(
+        default_factory=CertManagerConfig, description="cert-manager and the cluster's internal CA."
+    )
 
 
 # The add-ons of `ai-platform:addons`, in install order.

@@ -279,8 +279,9 @@ class ApiEcrConfig(Section):
 class ApiConfig(Section):
     """`ai-platform:api`: the ai-api workload, its release strategy, edge (ALB, TLS, WAF) and image.
 
-    Optional: a stack without this section runs the platform alone. With it, `image` (a tag or a digest),
-    `domain_name` and `certificate_arn` must be set; `blue-green` and `canary` need Argo Rollouts and the observability
+    Optional: a stack without this section runs the platform alone. With it, `image` (a tag or a digest) and
+    `domain_name` must be set, and a certificate: `certificate_arn`, or the `ai-platform:dns` zone issues one;
+    `blue-green` and `canary` need Argo Rollouts and the observability
     stack (their analyses query its Prometheus), and the workload
     needs the load balancer controller and external-secrets add-ons.
     """
@@ -301,10 +302,13 @@ class ApiConfig(Section):
     blue_green: ApiBlueGreenConfig = Field(default_factory=ApiBlueGreenConfig, description="`blue-green` settings.")
     analysis: ApiAnalysisConfig = Field(default_factory=ApiAnalysisConfig, description="Release analysis thresholds.")
     domain_name: Annotated[str, AfterValidator(_check_hostname)] = Field(
-        description="Public host name the ALB serves; point its DNS record at the ALB (kubectl get ingress -n ai-api)."
+        description="Public host name the ALB serves; with `ai-platform:dns` the platform points it at the ALB, "
+        "without it point its DNS record at the ALB yourself (kubectl get ingress -n ai-api)."
     )
-    certificate_arn: Annotated[str, AfterValidator(_check_certificate_arn)] = Field(
-        description="ACM certificate (same region as the stack) covering domain_name."
+    certificate_arn: Annotated[str, AfterValidator(_check_certificate_arn)] | None = Field(
+        None,
+        description="An ACM certificate made elsewhere (same region as the stack) covering domain_name; none: the "
+        "platform issues one through the `ai-platform:dns` zone.",
     )
     ssl_policy: Literal[ALB_SSL_POLICIES] = Field(  # type: ignore[valid-type]
         "ELBSecurityPolicy-TLS13-1-2-2021-06", description="ALB TLS policy (TLS 1.2+ only)."

@@ -23,7 +23,7 @@ from config.types import PROJECT
 # Stack-file key -> StackConfig field. `ai-platform:<section>` keys map to the section of the same name.
 _FIXED_KEYS = {"aws:region": "region", f"{PROJECT}:environment": "environment"}
 # Sections a stack may leave out entirely (the feature is then not deployed); their defaults apply only when set.
-_OPTIONAL_SECTIONS = {"api"}
+_OPTIONAL_SECTIONS = {"api", "dns"}
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ ADDON_NAMESPACES: dict[str, str] = {
     "vpa": "kube-system",
     "external_secrets": "external-secrets",
     "argo_rollouts": "argo-rollouts",
+    "cert_manager": "cert-manager",
 }
 # Namespace of the database-migrations Job, its Secret and ConfigMap (components/migrations.py).
 MIGRATIONS_NAMESPACE = "platform-db"

@@ -62,6 +62,8 @@ DEV: dict[str, Any] = {
     # Nodes may be replaced any time; the budget is dev's idle floor (README "Cost") with room for workload nodes.
     "maintenance": {"window": None},
     "cost": {"monthly_budget_usd": 500, "anomaly_threshold_usd": 25},
+    # A disposable zone keeps a month of query logs.
+    "dns": {"query_log_retention_days": 30},
     "api": {
         "strategy": "rolling", "replicas": 1, "hpa": {"min_replicas": 1, "max_replicas": 3},
         "zone_spread": "ScheduleAnyway", "settings": {"LOG_LEVEL": "debug"},
@@ -101,6 +103,7 @@ STAGING: dict[str, Any] = {
     # Data and recovery points copied to the DR region; nothing running there.
     "dr": {"strategy": "backup-restore", "copy_retention_days": 14},
     "cost": {"monthly_budget_usd": 1200, "anomaly_threshold_usd": 50},
+    "dns": {"query_log_retention_days": 90},
     "api": {
         "strategy": "blue-green", "replicas": 2, "hpa": {"min_replicas": 2, "max_replicas": 6},
         "blue_green": {"auto_promotion": True, "scale_down_delay_seconds": 600},

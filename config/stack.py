@@ -15,6 +15,7 @@ from config.backup import BackupConfig
 from config.cluster import ClusterConfig
 from config.cost import CostConfig
 from config.database import DatabaseConfig
+from config.dns import DnsConfig, in_zone
 from config.dr import DrConfig
 from config.errors import FieldError
 from config.identity import IdentityConfig
@@ -57,6 +58,9 @@ class StackConfig(Section):
     dr: DrConfig = Field(default_factory=DrConfig)
     maintenance: MaintenanceConfig = Field(default_factory=MaintenanceConfig)
     cost: CostConfig = Field(default_factory=CostConfig)
+    dns: DnsConfig | None = Field(
+        None, description="`ai-platform:dns`: the public hosted zone; a stack without it manages no DNS record."
+    )
     api: ApiConfig | None = Field(
         None, description="`ai-platform:api`: the ai-api workload; a stack without this section runs no workload."
     )
@@ -181,13 +185,7 @@ class StackConfig(Section):
             raise FieldError(
                 "api.blue_green.auto_promotion", "prod releases are promoted by a person; allowed: false in prod"
             )
-        certificate_region = api.certificate_arn.split(":")[3]
-        if certificate_region != self.region:
-            raise FieldError(
-                "api.certificate_arn",
-                f"certificate is in {certificate_region} but the ALB is in {self.region}; "
-                f"allowed: an ACM certificate in {self.region}",
-            )
+        self._check_api_entry(api)
         if api.strategy != "rolling" and not self.addons.argo_rollouts.enabled:
             raise FieldError(
                 "api.strategy",
@@ -211,6 +209,45 @@ class StackConfig(Section):
                 "api",
                 "the ai-api ingress needs the AWS Load Balancer Controller but ai-platform:addons."
                 "load_balancer_controller.enabled is false; allowed: enable addons.load_balancer_controller",
+            )
+
+    def _check_api_entry(self, api: ApiConfig) -> None:
+        """The ai-api's certificate has exactly one source (`api.certificate_arn`, else the `dns` zone issues it),
+        its name sits in the zone, and failover records (DR warm-standby) can be CNAMEs, so not at the apex."""
+        dns = self.dns
+        if api.certificate_arn is None and dns is None:
+            raise FieldError(
+                "api.certificate_arn",
+                "no certificate for api.domain_name: neither api.certificate_arn nor an ai-platform:dns zone to issue "
+                "one through; allowed: set ai-platform:dns (zone_name, optionally zone_id), or an ACM certificate ARN",
+            )
+        if api.certificate_arn is not None:
+            certificate_region = api.certificate_arn.split(":")[3]
+            if certificate_region != self.region:
+                raise FieldError(
+                    "api.certificate_arn",
+                    f"certificate is in {certificate_region} but the ALB is in {self.region}; "
+                    f"allowed: an ACM certificate in {self.region}",
+                )
+        if dns is None:
+            if self.dr.strategy == "warm-standby":
+                raise FieldError(
+                    "dr.strategy",
+                    "warm-standby fails the ai-api over to the DR region through Route 53 failover records, but there "
+                    "is no ai-platform:dns zone to hold them; allowed: set ai-platform:dns, or another dr.strategy",
+                )
+            return
+        if not in_zone(api.domain_name, dns.zone_name):
+            raise FieldError(
+                "api.domain_name",
+                f"{api.domain_name} is not in the zone {dns.zone_name} (ai-platform:dns.zone_name); allowed: "
+                f"{dns.zone_name} or a name ending in .{dns.zone_name}",
+            )
+        if self.dr.strategy == "warm-standby" and api.domain_name == dns.zone_name:
+            raise FieldError(
+                "api.domain_name",
+                f"{api.domain_name} is the zone apex, where the failover CNAME records of dr.strategy warm-standby "
+                f"cannot exist; allowed: a name below {dns.zone_name}, e.g. api.{dns.zone_name}",
             )
 
     def mandatory_tags(self) -> dict[str, str]:

@@ -136,7 +136,60 @@ OUTPUTS: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     "aws:cloudwatch/logGroup:LogGroup": lambda name, inputs, region: {
         "arn": f"arn:aws:logs:{region}:{MOCK_ACCOUNT_ID}:log-group:{inputs.get('name', name)}",
     },
+    "aws:route53/zone:Zone": lambda name, inputs, _r: _zone_outputs(name, inputs),
+    "aws:acm/certificate:Certificate": lambda name, inputs, region: _certificate_outputs(name, inputs, region),
+    "aws:route53/record:Record": lambda _n, inputs, _r: {"fqdn": str(inputs.get("name", "")).rstrip(".")},
+    "aws:route53/healthCheck:HealthCheck": lambda name, _i, _r: {"id": _uuid(name)},
+    "kubernetes:networking.k8s.io/v1:Ingress": lambda name, inputs, region: _ingress_outputs(name, inputs, region),
 }
+
+
+def _uuid(seed: str) -> str:
+    """A stable UUID-shaped id (health checks, certificates)."""
+    digest = hashlib.sha256(seed.encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-8{digest[17:20]}-{digest[20:32]}"
+
+
+def _zone_outputs(name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """A public hosted zone: its id (Z + 20 characters) and the four name servers Route 53 delegates to."""
+    zone_id = "Z" + hashlib.sha256(name.encode()).hexdigest()[:20].upper()
+    return {
+        "id": zone_id,
+        "zoneId": zone_id,
+        "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
+        "nameServers": ["ns-1024.awsdns-00.org", "ns-1536.awsdns-00.co.uk", "ns-512.awsdns-00.net",
+                        "ns-0.awsdns-00.com"],
+    }  # fmt: skip
+
+
+def _certificate_outputs(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """A requested ACM certificate: its ARN and, per name, the validation CNAME ACM asks for."""
+    names = [inputs.get("domainName", ""), *(inputs.get("subjectAlternativeNames") or [])]
+
+    def option(domain: str) -> dict[str, Any]:
+        token = hashlib.sha256(domain.encode()).hexdigest()
+        return {
+            "domainName": domain,
+            "resourceRecordName": f"_{token[:32]}.{domain}.",
+            "resourceRecordType": "CNAME",
+            "resourceRecordValue": f"_{token[32:64]}.xlfgrmvvlj.acm-validations.aws.",
+        }
+
+    return {
+        "arn": f"arn:aws:acm:{region}:{MOCK_ACCOUNT_ID}:certificate/{_uuid(name)}",
+        "domainValidationOptions": [option(domain) for domain in names],
+        "status": "PENDING_VALIDATION",
+    }
+
+
+def _ingress_outputs(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """An ALB Ingress once the AWS Load Balancer Controller has created its load balancer: the status names it."""
+    annotations = (inputs.get("metadata") or {}).get("annotations") or {}
+    lb_name = annotations.get("alb.ingress.kubernetes.io/load-balancer-name")
+    if annotations.get("alb.ingress.kubernetes.io/scheme") is None or not lb_name:
+        return {}
+    number = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % 10**10
+    return {"status": {"loadBalancer": {"ingress": [{"hostname": f"{lb_name}-{number}.{region}.elb.amazonaws.com"}]}}}
 
 
 def _rds_cluster_outputs(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:

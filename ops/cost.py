@@ -62,6 +62,12 @@ FREE = frozenset(
         "aws:costexplorer/anomalyMonitor:AnomalyMonitor",  # Cost Anomaly Detection is free
         "aws:costexplorer/anomalySubscription:AnomalySubscription",
         "aws:costexplorer/costAllocationTag:CostAllocationTag",
+        # Public ACM certificates (and their validation) cost nothing; query-log configs and the log group's
+        # resource policy neither (the log group's ingestion is billed).
+        "aws:acm/certificate:Certificate",
+        "aws:acm/certificateValidation:CertificateValidation",
+        "aws:route53/queryLog:QueryLog",
+        "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
     }
 )
 USAGE_BASED = {
@@ -74,6 +80,7 @@ USAGE_BASED = {
     "aws:cloudwatch/eventTarget:EventTarget": "EventBridge deliveries",
     "aws:budgets/budget:Budget": "AWS Budgets: an account's first two budgets are free, then $0.02 per budget-day",
     "aws:scheduler/schedule:Schedule": "EventBridge Scheduler invocations ($1.00 per million after 14 million free)",
+    "aws:route53/record:Record": "DNS queries per million (alias queries to an ALB are free)",
 }
 
 
@@ -220,6 +227,27 @@ def _alarm(resource: RecordedResource, plan: Plan, est: Estimate) -> list[tuple[
     return [(f"{metrics} metric(s), standard resolution", float(metrics), "cloudwatch.alarm")]
 
 
+def _health_check(resource: RecordedResource, plan: Plan, est: Estimate) -> list[tuple[str, float, str]]:
+    """A Route 53 health check of an AWS endpoint plus each optional feature it uses (HTTPS, fast interval, string
+    matching, latency measurement)."""
+    inputs = resource.inputs
+    kind = str(inputs.get("type", "HTTP"))
+    features = [
+        name
+        for name, used in (
+            ("HTTPS", kind.startswith("HTTPS")),
+            ("fast interval", inputs.get("requestInterval") == 10),
+            ("string matching", kind.endswith("STR_MATCH")),
+            ("latency measurement", bool(inputs.get("measureLatency"))),
+        )
+        if used
+    ]
+    lines = [("health check (AWS endpoint)", 1.0, "route53.health_check")]
+    if features:
+        lines.append((", ".join(features), float(len(features)), "route53.health_check_feature"))
+    return lines
+
+
 def _ingress(resource: RecordedResource, plan: Plan, est: Estimate) -> list[tuple[str, float, str]]:
     """An Ingress the AWS load balancer controller turns into its own ALB (an ingress group shares one)."""
     annotations = resource.inputs.get("metadata", {}).get("annotations", {})
@@ -264,6 +292,8 @@ PRICERS: dict[str, Pricer] = {
     "aws:s3/bucket:Bucket": _assumed_gb("S3 Standard", "s3_gb_per_bucket", "s3.standard"),
     "aws:backup/vault:Vault": _assumed_gb("backup warm storage", "backup_gb", "backup.warm"),
     "aws:ecr/repository:Repository": _assumed_gb("image storage", "ecr_gb", "ecr.storage"),
+    "aws:route53/zone:Zone": _per_month("public hosted zone (queries excluded)", "route53.hosted_zone"),
+    "aws:route53/healthCheck:HealthCheck": _health_check,
 }
 
 
@@ -316,7 +346,7 @@ def _base_assumptions(est: Estimate) -> list[str]:
         "workload nodes, data transfer, NAT/endpoint data processing, requests and log ingestion are excluded",
         f"assumed usage: Aurora storage {ASSUMPTIONS['aurora_storage_gb']:g} GB, "
         f"S3 {ASSUMPTIONS['s3_gb_per_bucket']:g} GB per bucket, backups {ASSUMPTIONS['backup_gb']:g} GB, "
-        f"ECR {ASSUMPTIONS['ecr_gb']:g} GB, ALB {ASSUMPTIONS['alb_lcu']:g} LCU; Route 53 and AMP: none",
+        f"ECR {ASSUMPTIONS['ecr_gb']:g} GB, ALB {ASSUMPTIONS['alb_lcu']:g} LCU; Route 53 queries and AMP: none",
     ]
     if est.region != REGION:
         notes.append(f"the stack runs in {est.region}: priced with {REGION} list prices")

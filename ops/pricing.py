@@ -19,6 +19,7 @@ _VPC = "https://aws.amazon.com/vpc/pricing/"
 _PRIVATELINK = "https://aws.amazon.com/privatelink/pricing/"
 _AURORA = "https://aws.amazon.com/rds/aurora/pricing/"
 _CLOUDWATCH = "https://aws.amazon.com/cloudwatch/pricing/"
+_ROUTE53 = "https://aws.amazon.com/route53/pricing/"
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,10 @@ PRICES: dict[str, Price] = {
     "s3.standard": Price(0.023, "GB-month", "https://aws.amazon.com/s3/pricing/"),
     "backup.warm": Price(0.05, "GB-month", "https://aws.amazon.com/backup/pricing/"),
     "ecr.storage": Price(0.10, "GB-month", "https://aws.amazon.com/ecr/pricing/"),
+    "route53.hosted_zone": Price(0.50, "zone-month (first 25)", _ROUTE53),
+    # Health checks of AWS endpoints (an ALB of the same account); each optional feature is billed on top.
+    "route53.health_check": Price(0.50, "health-check-month", _ROUTE53),
+    "route53.health_check_feature": Price(1.00, "feature-month", _ROUTE53),
 }
 
 # Usage the plan cannot know: what the estimate assumes, printed with it.

@@ -71,6 +71,8 @@ class ChartValuesSource:
     values_blob: str  # prefix of the git blob id of values.yaml, checked on every read
     schema_blob: str | None = None  # the same for values.schema.json, when the chart ships one
     note: str = ""
+    # The `version` the repository's Chart.yaml holds when a release tool stamps the real one only when packaging.
+    source_chart_version: str | None = None
 
     def url(self, name: str) -> str:
         return f"https://raw.githubusercontent.com/{self.repository}/{self.commit}/{self.path}/{name}"
@@ -134,6 +136,14 @@ CHARTS: tuple[ChartValuesSource, ...] = (
         "(apiVersion, mode, serviceAccount.create, ingress.enabled...), which only Helm's merged values meet, "
         "while the check validates the program's own values",
     ),
+    ChartValuesSource(
+        "cert-manager", "v1.21.1", "https://charts.jetstack.io cert-manager",
+        "cert-manager/cert-manager", "v1.21.1", "24e33194fb39488eff2bbf10c6dc640f407cad44",
+        "deploy/charts/cert-manager", "903bbdfd19d7", schema_blob="fdc145ec3240", source_chart_version="v0.0.0",
+        note="the repository's Chart.yaml says v0.0.0: cert-manager's release tool stamps the tag's version "
+        "(v1.21.1, with its v, as charts.jetstack.io lists it) into the packaged chart; its values.schema.json "
+        "refers to `$defs`, inlined here",
+    ),
 )  # fmt: skip
 
 Reader = Callable[[ChartValuesSource, str], bytes]
@@ -188,19 +198,42 @@ def schema_paths(schema: Mapping[str, Any], parent: str = "") -> tuple[set[str],
     return paths, open_
 
 
+def inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` with every local `{"$ref": "#/$defs/<name>"}` replaced by the definition it names (recursively) and
+    `$defs` dropped, so that its `properties` can be walked. A schema without references comes back unchanged."""
+    definitions = schema.get("$defs", {})
+
+    def resolve(node: Any, seen: tuple[str, ...]) -> Any:
+        if isinstance(node, list):
+            return [resolve(item, seen) for item in node]
+        if not isinstance(node, dict):
+            return node
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            name = ref.removeprefix("#/$defs/")
+            if name in seen:
+                raise ValueError(f"recursive schema reference {ref}")
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            return resolve({**definitions[name], **rest}, (*seen, name))
+        return {key: resolve(value, seen) for key, value in node.items() if key != "$defs"}
+
+    return resolve(schema, ())
+
+
 def derive(source: ChartValuesSource, read: Reader) -> dict[str, Any]:
     """The shipped record of one chart: where it came from, its paths, open paths and reduced schema."""
     values_text = read(source, VALUES)
     blobs = {VALUES: (values_text, source.values_blob)}
     chart = yaml.safe_load(read(source, CHART_FILE)) or {}
-    if str(chart.get("version")) != source.version or chart.get("name") != source.chart:
+    expected_version = source.source_chart_version or source.version
+    if str(chart.get("version")) != expected_version or chart.get("name") != source.chart:
         raise ValueError(f"{source.url(CHART_FILE)}: chart {chart.get('name')} {chart.get('version')}, "
-                         f"expected {source.chart} {source.version} (wrong commit in CHARTS?)")  # fmt: skip
+                         f"expected {source.chart} {expected_version} (wrong commit in CHARTS?)")  # fmt: skip
     schema = None
     if source.schema_blob:
         schema_text = read(source, SCHEMA)
         blobs[SCHEMA] = (schema_text, source.schema_blob)
-        schema = reduce_schema(json.loads(schema_text))
+        schema = reduce_schema(inline_refs(json.loads(schema_text)))
     for name, (content, expected) in blobs.items():
         actual = git_blob_id(content)
         if not actual.startswith(expected):
@@ -329,7 +362,10 @@ def main(argv: Sequence[str] | None = None, sources: Sequence[ChartValuesSource]
         return 2
     if args.chart:  # one chart: leave the other charts' files alone
         shipped = {p.name: p.read_text(encoding="utf-8") for p in args.out.glob("*.json")}
-        files = {**{n: t for n, t in shipped.items() if not re.fullmatch(rf"{re.escape(args.chart)}-\d.*", n)}, **files}
+        files = {
+            **{n: t for n, t in shipped.items() if not re.fullmatch(rf"{re.escape(args.chart)}-v?\d.*", n)},
+            **files,
+        }
     return publish(files, args.out, check=args.check)
 
 

@@ -80,9 +80,8 @@ UPSTREAMS: dict[str, Upstream] = {
         "v3.5.0-8-g225f44568",
         "225f44568848eb25f13e304a5f1cc68c0cd9415d",
     ),
-    "cert-manager": Upstream(
-        "cert-manager/cert-manager", "v1.21.0-beta.0-212-g2d0d7f7f7", "2d0d7f7f74241a9cbf79f0e2a7bb247238ee09fd"
-    ),
+    # The release the cert-manager add-on installs (config/addons.py): its chart ships these very CRDs.
+    "cert-manager": Upstream("cert-manager/cert-manager", "v1.21.1", "24e33194fb39488eff2bbf10c6dc640f407cad44"),
     "external-secrets": Upstream(
         "external-secrets/external-secrets", "v2.9.0-1-gcc5bfbc22", "cc5bfbc2234ace9cb0caff4ea89c435cf517b27b"
     ),
@@ -121,9 +120,9 @@ CRDS: tuple[CrdSource, ...] = (
         "config/crd/bases/elbv2.k8s.aws_targetgroupbindings.yaml",
         "45841ebf12c0",
     ),
-    CrdSource("cert-manager", "Certificate", "deploy/crds/cert-manager.io_certificates.yaml", "3bc83b2393b4"),
-    CrdSource("cert-manager", "ClusterIssuer", "deploy/crds/cert-manager.io_clusterissuers.yaml", "431d0160a2f8"),
-    CrdSource("cert-manager", "Issuer", "deploy/crds/cert-manager.io_issuers.yaml", "a2ba2692d7ce"),
+    CrdSource("cert-manager", "Certificate", "deploy/crds/cert-manager.io_certificates.yaml", "1eb46fbeed21"),
+    CrdSource("cert-manager", "ClusterIssuer", "deploy/crds/cert-manager.io_clusterissuers.yaml", "f24cab2d55eb"),
+    CrdSource("cert-manager", "Issuer", "deploy/crds/cert-manager.io_issuers.yaml", "bfa8262b5628"),
     CrdSource(
         "external-secrets", "ClusterSecretStore", f"{_ESO}/external-secrets.io_clustersecretstores.yaml", "9a8f7347d3e3"
     ),

@@ -14,6 +14,18 @@ SG = "aws:ec2/securityGroup:SecurityGroup"
 
 # rule id -> (good, bad, message fragment, unknown); inputs are (type, props) of a resource named "subject".
 AWS_API_CASES: dict[str, tuple[Any, Any, str, Any]] = {
+    "aws-api-acm": (
+        ("aws:acm/certificate:Certificate", {"domainName": "api.example.com", "keyAlgorithm": "EC_prime256v1"}),
+        ("aws:acm/certificate:Certificate", {"domainName": "api.example.com", "keyAlgorithm": "RSA_1024"}),
+        "keyAlgorithm 'RSA_1024'",
+        ("aws:acm/certificate:Certificate", {"domainName": US, "keyAlgorithm": US}),
+    ),
+    "aws-api-route53": (
+        ("aws:route53/healthCheck:HealthCheck", {"type": "HTTPS", "resourcePath": "/health", "requestInterval": 10}),
+        ("aws:route53/healthCheck:HealthCheck", {"type": "HTTPS", "resourcePath": "/health", "requestInterval": 20}),
+        "requestInterval 20",
+        ("aws:route53/healthCheck:HealthCheck", {"type": US, "requestInterval": UN}),
+    ),
     "aws-api-backup": (
         ("aws:backup/vault:Vault", {"name": "prod-backup-vault"}),
         ("aws:backup/vault:Vault", {"name": "prod backup vault"}),

@@ -1207,3 +1207,47 @@ CASES.update(
         ),
     }
 )
+# --- edge: DNS zones, certificates, records -----------------------------------------------------------------------
+
+ZONE = "aws:route53/zone:Zone"
+QUERY_LOG = "aws:route53/queryLog:QueryLog"
+CERTIFICATE = "aws:acm/certificate:Certificate"
+RECORD = "aws:route53/record:Record"
+DNS_CERTIFICATE = {"domainName": "api.ai-platform.example.com", "validationMethod": "DNS", "keyAlgorithm": "RSA_2048"}
+ALB_NAME = "ai-platform-prod-ai-api-1173332248.us-east-1.elb.amazonaws.com"
+CASES.update(
+    {
+        "route53-query-logging": Case(
+            [res(ZONE, "zone", {"name": "ai-platform.example.com"}), res(QUERY_LOG, "log", deps=("zone",))],
+            [res(ZONE, "zone", {"name": "ai-platform.example.com"})],
+            "public hosted zone zone has no query logging configuration",
+            [res(ZONE, "zone", {"name": US}), res(QUERY_LOG, "log", {"zoneId": US}, deps=("zone",))],
+            extra_good=([res(ZONE, "private", {"name": "internal.example", "vpcs": [{"vpcId": "vpc-1"}]})],),
+        ),
+        "acm-certificate-dns-validated": Case(
+            (CERTIFICATE, DNS_CERTIFICATE),
+            (CERTIFICATE, {**DNS_CERTIFICATE, "validationMethod": "EMAIL", "keyAlgorithm": "RSA_1024"}),
+            "validationMethod is 'EMAIL'",
+            (CERTIFICATE, {**DNS_CERTIFICATE, "validationMethod": US}),
+            extra_good=(
+                (CERTIFICATE, {"domainName": "api.example.com", "validationMethod": "DNS"}),  # ACM's RSA_2048
+                (CERTIFICATE, {**DNS_CERTIFICATE, "keyAlgorithm": "EC_prime256v1"}),
+                (CERTIFICATE, {"certificateBody": "-----BEGIN CERTIFICATE-----", "privateKey": "[secret]"}),
+            ),
+        ),
+        "route53-known-targets": Case(
+            (RECORD, {"name": "api.ai-platform.example.com", "type": "A",
+                      "aliases": [{"name": ALB_NAME, "zoneId": "Z35SXDOTRQ7X7K"}]}),
+            (RECORD, {"name": "www.ai-platform.example.com", "type": "CNAME",
+                      "records": ["ai-platform-www.s3-website-us-east-1.amazonaws.com"]}),
+            "points at ai-platform-www.s3-website-us-east-1.amazonaws.com, not a known target",
+            (RECORD, {"name": "api.ai-platform.example.com", "type": "CNAME", "records": [US]}),
+            extra_good=(
+                (RECORD, {"name": "api.ai-platform.example.com", "type": "CNAME", "records": [ALB_NAME], "ttl": 60}),
+                (RECORD, {"name": "_x.api.ai-platform.example.com.", "type": "CNAME",
+                          "records": ["_y.xlfgrmvvlj.acm-validations.aws."]}),
+                (RECORD, {"name": "ai-platform.example.com", "type": "TXT", "records": ["v=spf1 -all"]}),
+            ),
+        ),
+    }
+)  # fmt: skip

@@ -434,7 +434,7 @@ def test_bad_addon_config_is_one_clear_line() -> None:
         "ai-platform:addons": {
             "karpenter": {"chart_version": "latest", "capacity_types": ["reserved"]},
             "vpa": {"replicas": 0},
-            "cert_manager": {"enabled": True},
+            "istio": {"enabled": True},
         }
     }
     with pytest.raises(StackConfigError) as error:
@@ -443,7 +443,10 @@ def test_bad_addon_config_is_one_clear_line() -> None:
     assert "ai-platform:addons.karpenter.chart_version: 'latest' is not a pinned chart version" in text
     assert "ai-platform:addons.karpenter.capacity_types.0: 'reserved' is not a valid choice" in text
     assert "ai-platform:addons.vpa.replicas: 0 is out of range; allowed: >= 1" in text
-    assert "ai-platform:addons.cert_manager: unknown key; allowed: argo_rollouts, external_secrets, karpenter" in text
+    assert (
+        "ai-platform:addons.istio: unknown key; allowed: argo_rollouts, cert_manager, external_secrets, karpenter"
+        in text
+    )
 
 
 def test_karpenter_must_support_the_clusters_kubernetes_version() -> None:

@@ -412,7 +412,10 @@ def test_ingress_is_an_https_alb_with_waf_logs_and_a_modern_tls_policy() -> None
     assert notes["alb.ingress.kubernetes.io/scheme"] == "internet-facing"
     assert json.loads(notes["alb.ingress.kubernetes.io/listen-ports"]) == [{"HTTP": 80}, {"HTTPS": 443}]
     assert notes["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
-    assert notes["alb.ingress.kubernetes.io/certificate-arn"] == config.certificate_arn
+    # prod's certificate is issued through its zone: the Ingress serves the validated one (tests/test_edge.py).
+    [validation] = plan.by_type("aws:acm/certificateValidation:CertificateValidation")
+    assert config.certificate_arn is None
+    assert notes["alb.ingress.kubernetes.io/certificate-arn"] == validation.inputs["certificateArn"]
     assert notes["alb.ingress.kubernetes.io/ssl-policy"].startswith("ELBSecurityPolicy-TLS13-")
     assert notes["alb.ingress.kubernetes.io/healthcheck-path"] == "/health"
     assert notes["alb.ingress.kubernetes.io/wafv2-acl-arn"].endswith(

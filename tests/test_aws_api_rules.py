@@ -37,6 +37,7 @@ UNCONSTRAINED = {
     "aws:s3/bucketVersioning:BucketVersioning",  # Pulumi also accepts "Disabled", which it never sends to S3
     "aws:sns/topicPolicy:TopicPolicy",  # topic ARN and a policy document
     "aws:sqs/queuePolicy:QueuePolicy",  # queue URL and a policy document
+    "aws:acm/certificateValidation:CertificateValidation",  # an ARN and record names: no API call, ACM is polled
 }
 
 

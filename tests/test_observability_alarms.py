@@ -25,7 +25,7 @@ from config import StackConfigError
 from lib.aws import AwsContext
 from ops.engine import PROJECT_DIR, Plan, RecordedResource, read_stack_config, run_program
 from policy.rules import RULES_BY_ID
-from tests.conftest import build_plan, stack_config
+from tests.conftest import build_plan
 from tests.policy_cases import ALARM, TOPIC
 from tests.test_policy_rules import run
 
@@ -222,7 +222,8 @@ def test_waf_and_certificate_alarms_watch_the_workloads_own(plan_of) -> None:
         "WebACL": "ai-platform-prod-ai-api", "Region": "us-east-1", "Rule": "ALL",
     }  # fmt: skip
     certificate = prod["acm-expiry-7-days"].inputs
-    assert certificate["dimensions"] == {"CertificateArn": stack_config("prod").api.certificate_arn}
+    [validation] = plan_of("prod").by_type("aws:acm/certificateValidation:CertificateValidation")
+    assert certificate["dimensions"] == {"CertificateArn": validation.inputs["certificateArn"]}
     assert (certificate["comparisonOperator"], certificate["threshold"]) == ("LessThanThreshold", 7)
     queue = prod["karpenter-interruption-queue-age"].inputs
     assert queue["dimensions"] == {"QueueName": "ai-platform-prod"}

@@ -70,7 +70,7 @@ def test_charts_wait_for_their_role_policies_and_the_nodes(plan_of, any_stack) -
     node exists cannot become ready."""
     plan = plan_of(any_stack)
     charts = plan.by_type(CHART)
-    assert len(charts) == 9  # six add-ons, the kube-prometheus-stack, Fluent Bit and the trace collector
+    assert len(charts) == 10  # seven add-ons, the kube-prometheus-stack, Fluent Bit and the trace collector
     with_roles = 0
     for found in charts:
         policy = next((r for r in plan.resources if r.name == f"{found.name}-policy"), None)

@@ -362,6 +362,7 @@ CHART_IMAGES = {
     "vpa": "registry.k8s.io/autoscaling/vpa-recommender:1.4.1",
     "external_secrets": "oci.external-secrets.io/external-secrets/external-secrets:v1.0.0",
     "argo_rollouts": "quay.io/argoproj/argo-rollouts:v1.8.3",
+    "cert_manager": "quay.io/jetstack/cert-manager-controller:v1.21.1",
 }
 
 

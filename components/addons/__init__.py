@@ -9,6 +9,7 @@
   only: without updater and admission controller a VPA object can only recommend, never evict or resize pods.
 - external-secrets, whose role may read only this stack's Secrets Manager path, and a `ClusterSecretStore`.
 - Argo Rollouts, the progressive delivery controller the ai-api workload's Rollout needs.
+- cert-manager with the cluster's internal CA (a CA ClusterIssuer for webhooks and internal TLS).
 - The cluster's default StorageClass (gp3, encrypted, expandable, WaitForFirstConsumer).
 
 Charts are `kubernetes.helm.v4.Chart`: it renders the chart in the program and registers every object as its own
@@ -32,6 +33,7 @@ import pulumi_kubernetes as k8s
 
 from components.addons import (
     argo_rollouts,
+    cert_manager,
     external_secrets,
     karpenter,
     load_balancer_controller,
@@ -58,7 +60,7 @@ __all__ = [
 
 DEFAULT_STORAGE_CLASS = "gp3"
 # Add-ons whose controllers get a namespace of their own (the others run in kube-system).
-OWN_NAMESPACE: tuple[str, ...] = ("external_secrets", "argo_rollouts")
+OWN_NAMESPACE: tuple[str, ...] = ("external_secrets", "argo_rollouts", "cert_manager")
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,14 @@ class Addons(PlatformComponent):
                 self, name, args, namespace=self.namespaces["argo_rollouts"]
             )
 
+        # Internal TLS: the CA ClusterIssuer workloads name in their Certificates (none without cert-manager).
+        self.internal_ca_issuer_name: str | None = None
+        if config.cert_manager.enabled:
+            installed["cert_manager"] = cert_manager.install(
+                self, name, args, namespace=self.namespaces["cert_manager"]
+            )
+            self.internal_ca_issuer_name = cert_manager.CA_ISSUER
+
         self.charts: dict[str, k8s.helm.v4.Chart] = {key: addon.chart for key, addon in installed.items()}
         self.roles: dict[str, aws.iam.Role] = {
             key: addon.role.role for key, addon in installed.items() if addon.role is not None
@@ -158,6 +168,7 @@ class Addons(PlatformComponent):
                 "argo_rollouts_enabled": self.argo_rollouts_enabled,
                 "karpenter_node_role_name": self.karpenter_node_role_name,
                 "karpenter_interruption_queue_name": self.karpenter_interruption_queue_name,
+                "internal_ca_issuer_name": self.internal_ca_issuer_name,
             }
         )
 

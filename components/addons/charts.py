@@ -40,6 +40,7 @@ CHARTS: dict[str, ChartSource] = {
     "vpa": ChartSource("vertical-pod-autoscaler", "https://kubernetes.github.io/autoscaler"),
     "external_secrets": ChartSource("external-secrets", "https://charts.external-secrets.io"),
     "argo_rollouts": ChartSource("argo-rollouts", "https://argoproj.github.io/argo-helm"),
+    "cert_manager": ChartSource("cert-manager", "https://charts.jetstack.io"),
 }
 # Namespace of each add-on's controller (the IRSA trust policy pins it with the service account); owned by config,
 # which keeps the workload out of these namespaces.

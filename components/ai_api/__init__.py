@@ -58,6 +58,8 @@ class AiApiArgs:
     storage_kms_key_arn: the key of the model bucket (decrypt via S3 only) and of the ECR repository.
     logs_kms_key_arn: the key of the WAF log group.
     logs_bucket_name, access_log_prefix: where the ALB writes access logs (the logs bucket, prefix `alb`).
+    certificate_arn: the ACM certificate the ALB's HTTPS listener serves: `api.certificate_arn`, or the one the
+        platform issued through its zone (its validation's output, so the Ingress waits until it is issued).
     database_cluster_resource_id: the Aurora cluster's resource id (`cluster-...`), for `rds-db:connect`.
     database_endpoint, database_port, database_name: where the pods connect (the writer endpoint).
     load_balancer_cidrs: the public subnets' CIDRs (the ALB's addresses: network policy ingress).
@@ -70,6 +72,9 @@ class AiApiArgs:
         admitted when None).
     otlp_endpoint: the OpenTelemetry collector's OTLP/HTTP address (`OTEL_EXPORTER_OTLP_ENDPOINT`, and the network
         policy's egress to it); None (no collector) sets no OTLP variable.
+    direct_health_path: a path the ALB also routes when a request names the ALB itself rather than domain_name:
+        what a Route 53 health check of this region's ALB requests (it sends the ALB's host name as Host header and
+        SNI); None (default): only domain_name is routed.
 
     Ordering (default none), so that each object waits for what its own creation needs and nothing else:
     rollouts_ready: the Argo Rollouts add-on; the Rollout and AnalysisTemplates wait for it (their CRDs).
@@ -97,6 +102,7 @@ class AiApiArgs:
     logs_kms_key_arn: pulumi.Input[str]
     logs_bucket_name: pulumi.Input[str]
     access_log_prefix: str
+    certificate_arn: pulumi.Input[str]
     database_cluster_resource_id: pulumi.Input[str]
     database_endpoint: pulumi.Input[str]
     database_port: pulumi.Input[int]
@@ -108,6 +114,7 @@ class AiApiArgs:
     prometheus_address: str | None = None
     monitoring_namespace: str | None = None
     otlp_endpoint: str | None = None
+    direct_health_path: str | None = None
     rollouts_ready: Sequence[pulumi.Resource] = ()
     load_balancer_ready: Sequence[pulumi.Resource] = ()
     access_logs_ready: Sequence[pulumi.Resource] = ()
@@ -208,7 +215,9 @@ class AiApi(PlatformComponent):
         # What the CloudWatch alarms watch: the web ACL (WAF metrics name it), the ALB by its fixed name, the cert.
         self.web_acl_name = self.web_acl.name
         self.load_balancer_name = edge.load_balancer_name(args.stack)
-        self.certificate_arn = config.certificate_arn
+        self.certificate_arn = args.certificate_arn
+        # What DNS points at: the ALB's host name, once the controller has created it (the Ingress's status).
+        self.load_balancer_hostname = edge.load_balancer_hostname(self.ingress)
         self.register_outputs(
             {
                 "namespace_name": self.namespace_name,
@@ -220,5 +229,6 @@ class AiApi(PlatformComponent):
                 "web_acl_name": self.web_acl_name,
                 "load_balancer_name": self.load_balancer_name,
                 "certificate_arn": self.certificate_arn,
+                "load_balancer_hostname": self.load_balancer_hostname,
             }
         )

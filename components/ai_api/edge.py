@@ -166,6 +166,7 @@ def ingress_annotations(
     web_acl_arn: pulumi.Input[str],
     load_balancer_attributes: pulumi.Input[str],
     load_balancer_name: str,
+    certificate_arn: pulumi.Input[str],
 ) -> dict[str, pulumi.Input[str]]:
     """The AWS Load Balancer Controller's settings for the ai-api ALB."""
     annotations: dict[str, pulumi.Input[str]] = {
@@ -175,7 +176,7 @@ def ingress_annotations(
         "alb.ingress.kubernetes.io/ip-address-type": "ipv4",
         "alb.ingress.kubernetes.io/listen-ports": json.dumps([{"HTTP": 80}, {"HTTPS": 443}]),
         "alb.ingress.kubernetes.io/ssl-redirect": "443",
-        "alb.ingress.kubernetes.io/certificate-arn": config.certificate_arn,
+        "alb.ingress.kubernetes.io/certificate-arn": certificate_arn,
         "alb.ingress.kubernetes.io/ssl-policy": config.ssl_policy,
         "alb.ingress.kubernetes.io/backend-protocol": "HTTP",
         "alb.ingress.kubernetes.io/healthcheck-protocol": "HTTP",
@@ -205,25 +206,35 @@ def ingress(
     backend_port: str,
     opts: pulumi.ResourceOptions,
 ) -> k8s.networking.v1.Ingress:
-    """Declare the `ai-api` Ingress (`<name>-ingress`): all paths of the domain to the `ai-api` Service.
+    """Declare the `ai-api` Ingress (`<name>-ingress`): all paths of the domain to the `ai-api` Service, and, with
+    `args.direct_health_path`, that one path for any host name (the Route 53 health check names the ALB itself).
 
     `backend_port` is the Service's port name, or `use-annotation` when Argo Rollouts splits traffic (canary).
     """
     config = args.config
     attributes = load_balancer_attributes(config, args.logs_bucket_name, args.access_log_prefix)
-    annotations = ingress_annotations(config, args.alb_tags, web_acl_arn, attributes, load_balancer_name(args.stack))
+    annotations = ingress_annotations(
+        config, args.alb_tags, web_acl_arn, attributes, load_balancer_name(args.stack), args.certificate_arn
+    )
     backend = {"name": APP, "port": {"name": backend_port}}
+    rules: list[dict[str, object]] = [
+        {
+            "host": config.domain_name,
+            "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": backend}}]},
+        }
+    ]
+    if args.direct_health_path is not None:
+        path = {"path": args.direct_health_path, "pathType": "Exact", "backend": {"service": backend}}
+        rules.append({"http": {"paths": [path]}})
     return k8s.networking.v1.Ingress(
         f"{name}-ingress",
         metadata=object_metadata(APP, config.namespace, LABELS, annotations=annotations),
-        spec={
-            "ingressClassName": "alb",
-            "rules": [
-                {
-                    "host": config.domain_name,
-                    "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": backend}}]},
-                }
-            ],
-        },
+        spec={"ingressClassName": "alb", "rules": rules},
         opts=opts,
     )
+
+
+def load_balancer_hostname(ingress: k8s.networking.v1.Ingress) -> pulumi.Output[str]:
+    """The ALB's DNS name from the Ingress's status (`<name>-<id>.<region>.elb.amazonaws.com`). Pulumi's await logic
+    for an Ingress finishes only once the controller has written it, so this is known when the Ingress is created."""
+    return ingress.status.apply(lambda status: status.load_balancer.ingress[0].hostname)

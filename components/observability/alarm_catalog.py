@@ -15,6 +15,7 @@ Every metric below was checked against the AWS page that defines it (namespace, 
 | AWS/RDS | AuroraReplicaLag (readers only) | DBClusterIdentifier, Role=READER | [AURORA] |
 | AWS/SQS | ApproximateAgeOfOldestMessage | QueueName | [SQS] |
 | AWS/CertificateManager | DaysToExpiry | CertificateArn | [ACM] |
+| AWS/Route53 | HealthCheckStatus (us-east-1 only) | HealthCheckId | [ROUTE53] |
 
 Role metrics, not per-instance ones: AWS recommends them for Aurora alarms because instances change roles on
 failover ([AURORA_ALARMS]). The ALB's unhealthy-target alarm is a Metrics Insights query ([MI], [MI_ALARMS]): the
@@ -46,7 +47,10 @@ DOCS = {
     "MI": "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-metrics-insights-querylanguage.html",
     "MI_ALARMS": "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-metrics-insights-alarms.html",
     "BACKUP_EVENTS": "https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html",
+    "ROUTE53": "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/monitoring-health-checks.html",
 }
+# Route 53 publishes its health-check metrics in this region only.
+ROUTE53_METRICS_REGION = "us-east-1"
 # (namespace, metric) -> the page defining it: every metric an alarm or a widget uses must be listed here.
 METRIC_DOCS: dict[tuple[str, str], str] = {
     **{("AWS/ApplicationELB", m): DOCS["ALB"] for m in (
@@ -60,6 +64,7 @@ METRIC_DOCS: dict[tuple[str, str], str] = {
     )},
     ("AWS/SQS", "ApproximateAgeOfOldestMessage"): DOCS["SQS"],
     ("AWS/CertificateManager", "DaysToExpiry"): DOCS["ACM"],
+    ("AWS/Route53", "HealthCheckStatus"): DOCS["ROUTE53"],
 }  # fmt: skip
 
 GIB = 1024**3
@@ -354,7 +359,8 @@ def queue_alarms(queue_name: pulumi.Input[str]) -> list[AlarmSpec]:
 
 
 def certificate_alarms(certificate_arn: pulumi.Input[str]) -> list[AlarmSpec]:
-    """The ai-api certificate nears expiry: ACM renewal failed (or an imported certificate was not replaced)."""
+    """The certificate the ai-api's ALB serves nears expiry: ACM renewal failed (its validation record is gone) or
+    an imported certificate (`api.certificate_arn`) was not replaced."""
     metric = Metric("AWS/CertificateManager", "DaysToExpiry", {"CertificateArn": certificate_arn}, "Minimum")
 
     def expiring(key: str, severity: Severity, days: int) -> AlarmSpec:
@@ -365,6 +371,25 @@ def certificate_alarms(certificate_arn: pulumi.Input[str]) -> list[AlarmSpec]:
         )  # fmt: skip
 
     return [expiring("acm-expiry-30-days", "warning", 30), expiring("acm-expiry-7-days", "critical", 7)]
+
+
+def health_check_alarms(health_check_id: pulumi.Input[str]) -> list[AlarmSpec]:
+    """The Route 53 health check of the ai-api's primary failover record fails: the primary region's API is down
+    (or unreachable from the internet) and Route 53 now answers with the standby region."""
+    return [
+        AlarmSpec(
+            key="api-health-check",
+            severity="critical",
+            summary="Route 53 finds the ai-api's primary region unhealthy and fails its name over to the standby.",
+            comparison="LessThanThreshold",
+            threshold=1,
+            period=60,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            treat_missing_data="missing",  # Route 53 reports every minute; a gap keeps the alarm's state
+            metric=Metric("AWS/Route53", "HealthCheckStatus", {"HealthCheckId": health_check_id}, "Minimum"),
+        )
+    ]
 
 
 # --- AWS Backup job failures (an EventBridge rule, not an alarm) -------------------------------------------------

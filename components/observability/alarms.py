@@ -21,6 +21,7 @@ from components.base import PlatformComponent
 from components.observability.alarm_catalog import (
     BACKUP_FAILURE_KEY,
     BACKUP_FAILURE_SEVERITY,
+    ROUTE53_METRICS_REGION,
     RUNBOOK,
     SEVERITIES,
     AlarmSpec,
@@ -32,6 +33,7 @@ from components.observability.alarm_catalog import (
     certificate_alarms,
     dashboard_body,
     database_alarms,
+    health_check_alarms,
     load_balancer_dimension,
     queue_alarms,
     waf_alarms,
@@ -48,11 +50,14 @@ ALARM_PUBLISHER, EVENT_PUBLISHER, BUDGET_PUBLISHER, ANOMALY_PUBLISHER = "cloudwa
 
 @dataclass(frozen=True)
 class ApiWatch:
-    """What the alarms watch of the ai-api (AiApi outputs): its web ACL, its ALB's fixed name, its certificate."""
+    """What the alarms watch of the ai-api (AiApi outputs): its web ACL, its ALB's fixed name, the certificate its
+    ALB serves (issued through the zone or `api.certificate_arn`), and the Route 53 health check of its primary
+    failover record (EntryRecord output; None without one)."""
 
     web_acl_name: pulumi.Input[str]
     load_balancer_name: str
-    certificate_arn: str
+    certificate_arn: pulumi.Input[str]
+    health_check_id: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,10 @@ def alarm_specs(args: AlarmsArgs) -> list[AlarmSpec]:
             specs += alb_alarms(load_balancer_dimension(args.api.load_balancer_name, settings.load_balancer_id))
         specs += waf_alarms(args.api.web_acl_name, args.aws.region, settings.waf_blocked_requests)
         specs += certificate_alarms(args.api.certificate_arn)
+        # Route 53 publishes health-check metrics in us-east-1 only, and an alarm notifies topics of its own region:
+        # stacks elsewhere see the health check's status in the Route 53 console.
+        if args.api.health_check_id is not None and args.aws.region == ROUTE53_METRICS_REGION:
+            specs += health_check_alarms(args.api.health_check_id)
     return specs
 
 

@@ -342,12 +342,11 @@ class ApiRule(Rule):
 
 
 SERVICE_TITLES = {
-    "backup": "AWS Backup", "budgets": "AWS Budgets", "ce": "Cost Explorer", "cloudwatch": "CloudWatch",
-    "ec2": "EC2", "ecr": "ECR", "eks": "EKS",
-    "events": "EventBridge", "iam": "IAM", "kms": "KMS", "logs": "CloudWatch Logs", "rds": "RDS", "s3": "S3",
-    "secretsmanager": "Secrets Manager",
-    "scheduler": "EventBridge Scheduler", "sns": "SNS", "sqs": "SQS", "ssm": "SSM Parameter Store",
-    "wafv2": "WAFv2",
+    "acm": "ACM", "backup": "AWS Backup", "budgets": "AWS Budgets", "ce": "Cost Explorer",
+    "cloudwatch": "CloudWatch", "ec2": "EC2", "ecr": "ECR", "eks": "EKS", "events": "EventBridge", "iam": "IAM",
+    "kms": "KMS", "logs": "CloudWatch Logs", "rds": "RDS", "route53": "Route 53", "s3": "S3",
+    "scheduler": "EventBridge Scheduler", "secretsmanager": "Secrets Manager", "sns": "SNS", "sqs": "SQS",
+    "ssm": "SSM Parameter Store", "wafv2": "WAFv2",
 }  # fmt: skip
 
 

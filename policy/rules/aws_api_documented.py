@@ -255,3 +255,32 @@ SNS_PROTOCOL = Documented(
     "one of " + ", ".join(SNS_PROTOCOLS),
     values=SNS_PROTOCOLS,
 )
+_ROUTE53 = "https://docs.aws.amazon.com/Route53/latest/APIReference"
+R53_HC_INTERVAL = Documented(
+    f"{_ROUTE53}/API_HealthCheckConfig.html", "10 (fast) or 30 (standard) seconds", values=(10, 30)
+)
+R53_HC_PATH = Documented(
+    f"{_ROUTE53}/API_HealthCheckConfig.html",
+    "a path starting with /, at most 255 characters",
+    pattern=r"/.{0,254}",
+)
+R53_SET_ID = Documented(f"{_ROUTE53}/API_ResourceRecordSet.html", "1-128 characters", low=1, high=128)
+R53_TTL = Documented(f"{_ROUTE53}/API_ResourceRecordSet.html", "0 to 2147483647 seconds", low=0, high=2147483647)
+R53_ZONE_COMMENT = Documented(f"{_ROUTE53}/API_HostedZoneConfig.html", "at most 256 characters", high=256)
+ACM_KEY_ALGORITHMS = ("RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1", "EC_secp521r1")
+ACM_KEY_ALGORITHM = Documented(
+    "https://docs.aws.amazon.com/acm/latest/APIReference/API_RequestCertificate.html",
+    "one of " + ", ".join(ACM_KEY_ALGORITHMS) + " (RSA_1024 is for imported certificates only)",
+    values=ACM_KEY_ALGORITHMS,
+)
+LOG_POLICY_NAME = Documented(
+    "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutResourcePolicy.html",
+    "1-255 characters",
+    low=1,
+    high=255,
+)
+R53_QUERY_LOG_GROUP = Documented(
+    f"{_ROUTE53}/API_CreateQueryLoggingConfig.html",
+    "the ARN of a log group in us-east-1 (Route 53 delivers query logs there only)",
+    pattern=r"arn:aws[a-z-]*:logs:us-east-1:[0-9]{12}:log-group:[^:]+(:\*)?",
+)

@@ -1,4 +1,5 @@
-"""Edge rules: WAF web ACLs (managed rules, logging) and that every public entry point sits behind one."""
+"""Edge rules: WAF web ACLs (managed rules, logging), every public entry point behind one, and the DNS side: zones
+log their queries, certificates are DNS-validated with strong keys, records point only at known targets."""
 
 from __future__ import annotations
 
@@ -126,3 +127,104 @@ def waf_public_entry(entry: PolicyResource | None, index: StackIndex, _config: M
         not truthy(entry.props.get("internal")) and entry.props.get("loadBalancerType", "application") == "application"
     ) and not index.dependents(entry, WEB_ACL_ASSOCIATION):
         yield f"public load balancer {entry.name} has no WebAclAssociation"
+
+
+# --- DNS and certificates ------------------------------------------------------------------------------------------
+
+ZONE = "aws:route53/zone:Zone"
+QUERY_LOG = "aws:route53/queryLog:QueryLog"
+RECORD = "aws:route53/record:Record"
+CERTIFICATE = "aws:acm/certificate:Certificate"
+# ACM key algorithms at least as strong as RSA 2048 (FSBP ACM.2: RSA keys of 2048 bits or more; ECDSA keys).
+STRONG_KEY_ALGORITHMS = ("RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1", "EC_secp521r1")
+# Where the platform's records may point: Elastic Load Balancing names (aliases and failover CNAMEs) and ACM's
+# validation names. A record to anything else (an S3 website, a CDN or SaaS host) can dangle when that target is
+# released, and whoever claims it next serves content under the platform's name.
+KNOWN_TARGET_SUFFIXES = ["elb.amazonaws.com", "elb.amazonaws.com.cn", "acm-validations.aws"]
+
+
+@stack_rule(
+    id="route53-query-logging",
+    area="edge",
+    types=(ZONE,),
+    description="Every public hosted zone logs the DNS queries it answers (Route 53 QueryLog to CloudWatch Logs).",
+    severity=MEDIUM,
+    remediation=(
+        "Declare aws.route53.QueryLog(zone_id=zone.zone_id, cloudwatch_log_group_arn=<log group in us-east-1 with a "
+        "resource policy admitting route53.amazonaws.com>) (components/edge/zone.py does)."
+    ),
+    controls=("FSBP Route53.2",),
+    on_unknown="pass",
+)
+def route53_query_logging(zone: PolicyResource | None, index: StackIndex, _config: Mapping[str, Any]) -> Iterable[str]:
+    assert zone is not None
+    if items(zone.props.get("vpcs")):
+        return  # a private zone: Route 53 query logging covers public zones only (Resolver logs cover VPCs)
+    if not index.dependents(zone, QUERY_LOG):
+        yield f"public hosted zone {zone.name} has no query logging configuration"
+
+
+@resource_rule(
+    id="acm-certificate-dns-validated",
+    area="edge",
+    types=(CERTIFICATE,),
+    description=(
+        "ACM certificates the stack requests use DNS validation (renewed by ACM without anyone acting) and an RSA "
+        "key of 2048 bits or more, or an ECDSA key."
+    ),
+    severity=HIGH,
+    remediation=(
+        "Request the certificate with validation_method='DNS' and its validation records in the zone "
+        "(components/edge/certificate.py), key_algorithm RSA_2048 or stronger, or EC_prime256v1/EC_secp384r1."
+    ),
+    controls=("FSBP ACM.1", "FSBP ACM.2"),
+    on_unknown="fail",
+)
+def acm_certificate_dns_validated(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
+    if is_set(props, "certificateBody") or is_set(props, "certificateAuthorityArn"):
+        return  # imported, or issued by a private CA: no validation, judged where it was made
+    method = props.get("validationMethod")
+    if method != "DNS":
+        yield f"validationMethod is {method!r}: only DNS validation renews without a person acting"
+    algorithm = props.get("keyAlgorithm") or "RSA_2048"  # ACM's default
+    if algorithm not in STRONG_KEY_ALGORITHMS:
+        yield f"keyAlgorithm {algorithm} is weaker than RSA 2048; allowed: {', '.join(STRONG_KEY_ALGORITHMS)}"
+
+
+def _targets(props: Mapping[str, Any]) -> list[str]:
+    """The names a record points at: its alias targets, and the values of a CNAME."""
+    names = [str(mapping(alias).get("name", "")) for alias in items(props.get("aliases"))]
+    if props.get("type") == "CNAME":
+        names += [str(value) for value in items(props.get("records"))]
+    return names
+
+
+@resource_rule(
+    id="route53-known-targets",
+    area="edge",
+    types=(RECORD,),
+    description=(
+        "Alias and CNAME records point only at known targets (load balancers, ACM validation): a record to a "
+        "released third-party target is a subdomain takeover."
+    ),
+    severity=MEDIUM,
+    remediation=(
+        "Point records at the platform's load balancers (EntryRecord) or ACM's validation names; add another "
+        "target's suffix to knownTargetSuffixes only for a resource the platform owns."
+    ),
+    controls=(),
+    on_unknown="pass",
+    params={
+        "knownTargetSuffixes": Param(
+            KNOWN_TARGET_SUFFIXES,
+            {"type": "array", "items": {"type": "string"}},
+            "DNS name suffixes records may point at.",
+        ),
+    },
+)
+def route53_known_targets(_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
+    suffixes = [str(suffix).strip(".").lower() for suffix in config["knownTargetSuffixes"]]
+    for target in _targets(props):
+        name = target.strip(".").lower()
+        if not any(name == suffix or name.endswith(f".{suffix}") for suffix in suffixes):
+            yield f"record {props.get('name')} points at {target}, not a known target ({', '.join(suffixes)})"

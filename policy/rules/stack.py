@@ -57,6 +57,8 @@ STATEFUL_TYPES = (
     "aws:backup/vault:Vault",
     "aws:efs/fileSystem:FileSystem",
     "aws:dynamodb/table:Table",
+    # A recreated zone has new name servers: the delegation to it breaks until someone changes the registrar's.
+    "aws:route53/zone:Zone",
 )
 
 
@@ -91,8 +93,8 @@ def tags_mandatory(_type: str, props: Mapping[str, Any], config: Mapping[str, An
     area="stack",
     types=STATEFUL_TYPES,
     description=(
-        "Stateful resources (databases, buckets, keys, vaults, file systems, tables) are protected from deletion "
-        "(staging, prod)."
+        "Stateful resources (databases, buckets, keys, vaults, file systems, tables, hosted zones) are protected from "
+        "deletion (staging, prod)."
     ),
     severity=HIGH,
     remediation="Create the resource with opts protect=True (the component's protect setting from config outside dev).",
