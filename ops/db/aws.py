@@ -149,7 +149,7 @@ def replica_lag(rds: Any, cloudwatch: Any, targets: Targets, *, max_lag_ms: floa
             MetricName="AuroraReplicaLag",
             Dimensions=[{"Name": "DBInstanceIdentifier", "Value": reader}],
             StartTime=now - timedelta(minutes=window_minutes),
-            EndTime=now,
+            EndTime=now + timedelta(minutes=1),  # the request has whole seconds: the last point stays inside
             Period=60,
             Statistics=["Maximum"],
             Unit="Milliseconds",

@@ -96,12 +96,12 @@ def user_tables(conn: Connection) -> list[str]:
     """Qualified names of the database's tables and materialized views outside the system schemas."""
     rows = _rows(
         conn,
-        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "SELECT format('%%I.%%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
         "WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname <> ALL(%s) AND n.nspname NOT LIKE 'pg_temp%%' "
-        "AND n.nspname NOT LIKE 'pg_toast_temp%%' ORDER BY 1, 2",
+        "AND n.nspname NOT LIKE 'pg_toast_temp%%' ORDER BY n.nspname, c.relname",
         [list(SYSTEM_SCHEMAS)],
     )
-    return [f"{ident(schema)}.{ident(table)}" for schema, table in rows]
+    return [qualified for (qualified,) in rows]
 
 
 def analyze(conn: Connection, *, apply: bool) -> StepResult:
