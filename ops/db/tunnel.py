@@ -93,7 +93,9 @@ def connect(targets: Targets, local_port: int, user: str, password: str, ca_bund
     writer's name when `ca_bundle` is given)."""
     import psycopg
 
-    tls = {"sslmode": "verify-full", "sslrootcert": str(ca_bundle)} if ca_bundle else {"sslmode": "require"}
+    tls: dict[str, Any] = (
+        {"sslmode": "verify-full", "sslrootcert": str(ca_bundle)} if ca_bundle else {"sslmode": "require"}
+    )
     return psycopg.connect(
         host=targets.writer_endpoint, hostaddr="127.0.0.1", port=local_port, dbname=targets.database, user=user,
         password=password, application_name=APPLICATION_NAME, connect_timeout=30, autocommit=True, **tls,
