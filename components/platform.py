@@ -521,6 +521,7 @@ class Platform(PlatformComponent):
             "database_migrations_job": self.migrations.job_name if self.migrations else None,
             "bucket_names": self.storage.bucket_names,
             "backup_vault_name": self.backup.vault_name,
+            "backup_role_arn": self.backup.role_arn,
             "backup_notifications_topic_arn": self.backup.notifications_topic_arn,
             "alert_topic_arns": dict(self.alarms.topic_arns) if self.alarms else None,
             "budget_name": self.operations.budget_name,
@@ -581,6 +582,7 @@ OUTPUTS: dict[str, str] = {
     "database_migrations_job": "Name of the schema-migrations Job; null when external-secrets is disabled.",
     "bucket_names": "S3 bucket name per purpose (models, data, exports, logs).",
     "backup_vault_name": "AWS Backup vault holding the recovery points.",
+    "backup_role_arn": "IAM role AWS Backup assumes for the plan; on-demand jobs (`ops db maintenance`) use it too.",
     "backup_notifications_topic_arn": "SNS topic of backup and restore events; subscribe the on-call channel.",
     "alert_topic_arns": "SNS topic ARN per severity (critical, warning, info) the CloudWatch alarms and backup-job "
     'failures publish to; subscribe PagerDuty and AWS Chatbot here (README "CloudWatch alarms"). Null when '

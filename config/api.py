@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Literal
 
@@ -276,6 +277,45 @@ class ApiEcrConfig(Section):
     protect: bool = Field(True, description="Pulumi `protect` on the repository (its images are releases).")
 
 
+# An ALB fixed response carries at most 1024 characters of body (Elastic Load Balancing FixedResponseActionConfig).
+FIXED_RESPONSE_BODY_MAX = 1024
+
+
+class ApiMaintenanceConfig(Section):
+    """What clients get while `maintenance_mode` is on: the ALB answers 503 with this JSON body itself.
+
+    An ALB fixed response has a status, a content type and a body, and no custom headers, so the retry hint travels
+    in the body (`retry_after_seconds`), not in a `Retry-After` header.
+    """
+
+    message: str = Field(
+        "The API is down for scheduled maintenance. Please retry later.",
+        min_length=1, pattern=r"^[^\x00-\x1f]+$",
+        description="Human-readable text of the 503 body (one line, no control characters; the whole JSON body "
+        "must fit the ALB's 1024 characters).",
+    )  # fmt: skip
+    retry_after_seconds: int = Field(
+        900, ge=60, le=86_400, description="Seconds clients are told to wait (`retry_after_seconds` in the body)."
+    )
+
+    @model_validator(mode="after")
+    def _fits(self) -> ApiMaintenanceConfig:
+        if len(self.body()) > FIXED_RESPONSE_BODY_MAX:
+            raise FieldError(
+                "message",
+                f"the 503 body would be {len(self.body())} characters; allowed: a message whose JSON body fits "
+                f"{FIXED_RESPONSE_BODY_MAX} characters (an ALB fixed response's limit)",
+            )
+        return self
+
+    def body(self) -> str:
+        """The fixed response's JSON body (compact, at most `FIXED_RESPONSE_BODY_MAX` characters)."""
+        return json.dumps(
+            {"error": "maintenance", "message": self.message, "retry_after_seconds": self.retry_after_seconds},
+            separators=(",", ":"),
+        )
+
+
 class ApiConfig(Section):
     """`ai-platform:api`: the ai-api workload, its release strategy, edge (ALB, TLS, WAF) and image.
 
@@ -345,6 +385,14 @@ class ApiConfig(Section):
         120, ge=1, le=4000, description="ALB idle timeout: longest silence in a response (streamed completions)."
     )
     load_balancer_deletion_protection: bool = Field(True, description="ALB deletion protection.")
+    maintenance_mode: bool = Field(
+        False,
+        description="The ALB answers every path but the health check with a 503 maintenance response; the pods, the "
+        "HPA and the Rollout stay as they are (`python -m ops db maintenance` sets it for its run).",
+    )
+    maintenance: ApiMaintenanceConfig = Field(
+        default_factory=ApiMaintenanceConfig, description="The 503 response while `maintenance_mode` is on."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ApiConfig:

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.ai_api.names import APP, HEALTH_PATH, LABELS
+from components.ai_api.names import APP, HEALTH_PATH, LABELS, MAINTENANCE_ACTION
 from components.base import PlatformComponent
 from config import PROJECT
 from config.api import ApiConfig, ApiWafConfig
@@ -198,6 +198,36 @@ def ingress_annotations(
     return annotations
 
 
+def maintenance_action(config: ApiConfig) -> dict[str, str]:
+    """The annotation declaring the fixed 503 maintenance response: an ALB fixed-response action (the AWS Load
+    Balancer Controller's `actions.<name>` JSON: type and fixedResponseConfig: contentType, statusCode,
+    messageBody)."""
+    action = {
+        "type": "fixed-response",
+        "fixedResponseConfig": {
+            "contentType": "application/json",
+            "statusCode": "503",
+            "messageBody": config.maintenance.body(),
+        },
+    }
+    return {f"alb.ingress.kubernetes.io/actions.{MAINTENANCE_ACTION}": json.dumps(action, separators=(",", ":"))}
+
+
+def ingress_paths(config: ApiConfig, backend_port: str) -> list[dict[str, object]]:
+    """The Ingress paths: everything to the `ai-api` Service; in maintenance mode the health check still goes to the
+    pods (the Route 53 failover check and the ALB's own checks keep seeing the truth, and the Rollout still finds
+    its Service in the Ingress) and every other path to the maintenance action. The controller makes one listener
+    rule per path, in order, so the exact `/health` rule comes first."""
+    api = {"service": {"name": APP, "port": {"name": backend_port}}}
+    if not config.maintenance_mode:
+        return [{"path": "/", "pathType": "Prefix", "backend": api}]
+    maintenance = {"service": {"name": MAINTENANCE_ACTION, "port": {"name": "use-annotation"}}}
+    return [
+        {"path": HEALTH_PATH, "pathType": "Exact", "backend": api},
+        {"path": "/", "pathType": "Prefix", "backend": maintenance},
+    ]
+
+
 def ingress(
     name: str,
     args: AiApiArgs,
@@ -206,7 +236,8 @@ def ingress(
     backend_port: str,
     opts: pulumi.ResourceOptions,
 ) -> k8s.networking.v1.Ingress:
-    """Declare the `ai-api` Ingress (`<name>-ingress`): all paths of the domain to the `ai-api` Service, and, with
+    """Declare the `ai-api` Ingress (`<name>-ingress`): the domain's paths (`ingress_paths`: all to the `ai-api`
+    Service, or in maintenance mode all but the health check to the fixed 503 response), and, with
     `args.direct_health_path`, that one path for any host name (the Route 53 health check names the ALB itself).
 
     `backend_port` is the Service's port name, or `use-annotation` when Argo Rollouts splits traffic (canary).
@@ -216,16 +247,14 @@ def ingress(
     annotations = ingress_annotations(
         config, args.alb_tags, web_acl_arn, attributes, load_balancer_name(args.stack), args.certificate_arn
     )
-    backend = {"name": APP, "port": {"name": backend_port}}
+    if config.maintenance_mode:
+        annotations.update(maintenance_action(config))
     rules: list[dict[str, object]] = [
-        {
-            "host": config.domain_name,
-            "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {"service": backend}}]},
-        }
+        {"host": config.domain_name, "http": {"paths": ingress_paths(config, backend_port)}}
     ]
     if args.direct_health_path is not None:
-        path = {"path": args.direct_health_path, "pathType": "Exact", "backend": {"service": backend}}
-        rules.append({"http": {"paths": [path]}})
+        backend = {"service": {"name": APP, "port": {"name": backend_port}}}
+        rules.append({"http": {"paths": [{"path": args.direct_health_path, "pathType": "Exact", "backend": backend}]}})
     return k8s.networking.v1.Ingress(
         f"{name}-ingress",
         metadata=object_metadata(APP, config.namespace, LABELS, annotations=annotations),

@@ -8,6 +8,9 @@ APP = "ai-api"
 CONTAINER_PORT = 8080
 SERVICE_PORT = 80
 HEALTH_PATH = "/health"
+# The Ingress action answering 503 in maintenance mode (`alb.ingress.kubernetes.io/actions.<name>`): the name the
+# Ingress rule gives as its backend service. No Service has it; the load balancer controller reads the annotation.
+MAINTENANCE_ACTION = "maintenance"
 # Prometheus scrapes `/metrics` on a port of its own, which no Service the ALB routes to exposes: the public never
 # reaches the metrics.
 METRICS_PORT = 9090

@@ -1,0 +1,166 @@
+"""Maintenance mode from the command: the same config key a person would set, then a `pulumi up` of the Ingress only.
+
+`ai-platform:api.maintenance_mode` is flipped in `Pulumi.<stack>.yaml` by editing that one line (or adding it under
+`ai-platform:api:`), so comments and layout stay as they were (`pulumi config set` rewrites the whole file and drops
+comments). Then `pulumi up --target <Ingress URN>` applies just the Ingress, and the command waits until the ALB
+answers accordingly. Pulumi's state and the stack file always agree with the cluster, so an ordinary `pulumi up`
+from the same checkout keeps maintenance mode as it is; a deployment from another checkout (CI from main) would
+turn it off, so deployments wait while it is on (docs/runbooks/database.md).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from config.stackfile import StackYamlLoader
+from ops.db.sql import StepError
+from ops.engine import PROJECT_DIR, plan_stack
+
+SECTION = "ai-platform:api"
+KEY = "maintenance_mode"
+INGRESS_SUFFIX = "-ai-api-ingress"
+
+
+def _parse(text: str) -> dict[str, Any]:
+    return dict(yaml.load(text, Loader=StackYamlLoader)["config"])  # noqa: S506 - a SafeLoader subclass
+
+
+def set_flag(text: str, enabled: bool) -> str:
+    """The stack file text with `ai-platform:api.maintenance_mode` set (or its line added after the section's
+    header), every other byte unchanged. Refuses a file without a block-style `ai-platform:api:` section."""
+    lines = text.splitlines(keepends=True)
+    header = next(
+        (i for i, line in enumerate(lines) if re.match(rf"^(\s+){re.escape(SECTION)}:\s*(#.*)?$", line)), None
+    )
+    if header is None:
+        raise StepError(f"the stack file has no block `{SECTION}:` section: maintenance mode needs the ai-api")
+    indent = len(lines[header]) - len(lines[header].lstrip())
+    child = None
+    end = len(lines)
+    for i in range(header + 1, len(lines)):
+        stripped = lines[i].strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        current = len(lines[i]) - len(lines[i].lstrip())
+        if current <= indent:
+            end = i
+            break
+        child = current if child is None else child
+    if child is None:
+        raise StepError(f"`{SECTION}:` in the stack file has no settings")
+    value = "true" if enabled else "false"
+    pattern = re.compile(rf"^( {{{child}}}{KEY}:[ \t]*)[^#\s]+(.*)$", re.DOTALL)
+    for i in range(header + 1, end):
+        match = pattern.match(lines[i])
+        if match:
+            lines[i] = f"{match.group(1)}{value}{match.group(2)}"
+            break
+    else:
+        lines.insert(header + 1, f"{' ' * child}{KEY}: {value}\n")
+    result = "".join(lines)
+    before, after = _parse(text), _parse(result)
+    expected = {**before, SECTION: {**before[SECTION], KEY: enabled}}
+    if after != expected:  # the edit must change that one value and nothing else
+        raise StepError("could not set maintenance_mode in the stack file without changing anything else")
+    return result
+
+
+def ingress_urn(stack: str, project_dir: Path = PROJECT_DIR) -> str:
+    """The URN of the ai-api Ingress, from the offline plan of the stack (the URN `pulumi up --target` takes)."""
+    plan = plan_stack(stack, project_dir)
+    (urn,) = [r.urn for r in plan.by_type("kubernetes:networking.k8s.io/v1:Ingress") if r.name.endswith(INGRESS_SUFFIX)]
+    return urn
+
+
+def http_get(url: str, timeout: float = 10) -> tuple[int, str]:
+    """Status and body of a GET (an HTTP error status is an answer, not an exception)."""
+    request = urllib.request.Request(url, headers={"User-Agent": "ai-platform-ops"})  # noqa: S310 - https URL of the stack
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return int(response.status), response.read(4096).decode(errors="replace")
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.read(4096).decode(errors="replace")
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+        return 0, str(error)
+
+
+def is_maintenance_answer(status: int, body: str) -> bool:
+    try:
+        return status == 503 and json.loads(body).get("error") == "maintenance"
+    except (ValueError, AttributeError):
+        return False
+
+
+def wait_until(check: Callable[[], bool], *, timeout: float, poll: float, sleep: Callable[[float], None]) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        if check():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        sleep(poll)
+
+
+@dataclass
+class StackFileSwitch:
+    """Turns maintenance mode on and off through the stack file and a targeted `pulumi up`, and waits for the ALB."""
+
+    stack: str
+    api_url: str
+    project_dir: Path = PROJECT_DIR
+    run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run
+    get: Callable[[str], tuple[int, str]] = http_get
+    sleep: Callable[[float], None] = time.sleep
+    timeout_seconds: float = 300
+    _urn: str | None = field(default=None, repr=False)
+
+    @property
+    def stack_file(self) -> Path:
+        return self.project_dir / f"Pulumi.{self.stack}.yaml"
+
+    def urn(self) -> str:
+        if self._urn is None:
+            self._urn = ingress_urn(self.stack, self.project_dir)
+        return self._urn
+
+    def commands(self, enabled: bool) -> list[str]:
+        """What `set` does, for the dry run."""
+        return [
+            f"edit {self.stack_file.name}: {SECTION}.{KEY}: {'true' if enabled else 'false'} (comments kept)",
+            " ".join(self._pulumi_up()),
+            f"wait until {self.api_url}/ answers " + ("503 maintenance" if enabled else "from the pods again"),
+        ]
+
+    def _pulumi_up(self) -> list[str]:
+        return ["pulumi", "up", "--stack", self.stack, "--target", self.urn(), "--yes", "--non-interactive"]
+
+    def configured(self) -> bool:
+        """Whether the stack file has maintenance mode on (set by a person for a longer window, or by a run)."""
+        return bool(_parse(self.stack_file.read_text()).get(SECTION, {}).get(KEY, False))
+
+    def set(self, enabled: bool) -> dict[str, Any]:
+        """Write the flag, apply the Ingress, wait for the ALB to answer accordingly."""
+        self.stack_file.write_text(set_flag(self.stack_file.read_text(), enabled))
+        done = self.run(self._pulumi_up(), cwd=self.project_dir, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise StepError(f"`{' '.join(self._pulumi_up())}` failed: {done.stderr.strip()[-800:]}")
+
+        def answered() -> bool:
+            status, body = self.get(f"{self.api_url}/")
+            return is_maintenance_answer(status, body) == enabled and (enabled or status != 0)
+
+        if not wait_until(answered, timeout=self.timeout_seconds, poll=10, sleep=self.sleep):
+            state = "the 503 maintenance answer" if enabled else "answers from the pods"
+            raise StepError(f"the ALB gave no {state} at {self.api_url}/ within {self.timeout_seconds:.0f}s")
+        return {"stack_file": self.stack_file.name, "maintenance_mode": enabled, "target": self.urn()}
