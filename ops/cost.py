@@ -21,7 +21,7 @@ from ops.pricing import ASSUMPTIONS, HOURS_PER_MONTH, PRICED_ON, PRICES, REGION
 TARGETS = {"dev": 200.0}  # the idle target per stack, USD per month
 DRIVER_SHARE = 0.20  # a line above this share of the total is a driver, besides the three largest
 
-FREE_PREFIXES = ("aws:iam/", "kubernetes:", "pulumi:providers:", "random:")
+FREE_PREFIXES = ("aws:iam/", "kubernetes:", "pulumi:providers:", "random:", "github:")
 FREE = frozenset(
     {
         "aws:ec2/vpc:Vpc",
@@ -69,6 +69,7 @@ USAGE_BASED = {
     "aws:sns/topic:Topic": "SNS publishes and deliveries",
     "aws:cloudwatch/eventRule:EventRule": "EventBridge events (AWS service events are free)",
     "aws:cloudwatch/eventTarget:EventTarget": "EventBridge deliveries",
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": "cross-region replication transfer per GB",
 }
 
 
@@ -250,6 +251,7 @@ PRICERS: dict[str, Pricer] = {
     "aws:rds/cluster:Cluster": _db_cluster,
     "aws:rds/clusterInstance:ClusterInstance": _db_instance,
     "aws:kms/key:Key": _per_month("customer managed key", "kms.key"),
+    "aws:kms/replicaKey:ReplicaKey": _per_month("multi-Region replica key", "kms.key"),
     "aws:secretsmanager/secret:Secret": _per_month("secret", "secretsmanager.secret"),
     "kubernetes:networking.k8s.io/v1:Ingress": _ingress,
     "aws:wafv2/webAcl:WebAcl": _waf,
