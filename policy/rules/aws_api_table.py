@@ -374,10 +374,8 @@ MAPPING: dict[str, tuple[ApiField, ...]] = {
     ),
     "aws:s3/bucketReplicationConfig:BucketReplicationConfig": _rows(
         "s3 PutBucketReplication",
-        "role ReplicationConfiguration.Role",
-        "rules[].id ReplicationConfiguration.Rules[].ID",
+        ("rules[].id ReplicationConfiguration.Rules[].ID", S3_RULE_ID),
         "rules[].status ReplicationConfiguration.Rules[].Status",
-        "rules[].priority ReplicationConfiguration.Rules[].Priority",
         "rules[].destination.storageClass ReplicationConfiguration.Rules[].Destination.StorageClass",
         "rules[].deleteMarkerReplication.status ReplicationConfiguration.Rules[].DeleteMarkerReplication.Status",
     ),
