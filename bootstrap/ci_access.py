@@ -92,7 +92,8 @@ class CiAccess(PlatformComponent):
             self.deploy_role_arns[stack] = self._role(
                 f"{name}-{stack}-deploy", deploy_role_name(stack), subject,
                 f"pulumi up of platform stack {stack} from GitHub environment {deploy_environment(stack)}",
-                state + ci_policies.deploy_statements(stack, contexts) + protected, args,
+                state + ci_policies.deploy_statements(stack, contexts, [args.state_key_arn, args.secrets_key_arn])
+                + protected, args,
             )  # fmt: skip
             read_state = ci_policies.state_statements(
                 args.state_bucket_arn, stack, args.state_key_arn, args.secrets_key_arn, home, write=False

@@ -145,8 +145,12 @@ def preview_statements(stack: str, contexts: Sequence[AwsContext]) -> list[dict[
     ]  # fmt: skip
 
 
-def deploy_statements(stack: str, contexts: Sequence[AwsContext]) -> list[dict[str, Any]]:
-    """Create, change and delete what the stack declares, in its regions, and nothing tagged for another stack."""
+def deploy_statements(
+    stack: str, contexts: Sequence[AwsContext], backend_keys: Sequence[pulumi.Input[str]]
+) -> list[dict[str, Any]]:
+    """Create, change and delete what the stack declares, in its regions, and nothing tagged for another stack but
+    the backend's keys (`backend_keys`, tagged for the bootstrap stack), which it uses (and may not change: see
+    `protect_bootstrap_statements`)."""
     home = contexts[0]
     regions = [c.region for c in contexts]
     iam = f"arn:{home.partition}:iam::{home.account_id}"
@@ -168,7 +172,7 @@ def deploy_statements(stack: str, contexts: Sequence[AwsContext]) -> list[dict[s
          "Condition": {"StringEquals": {"iam:AWSServiceName": list(SERVICE_LINKED_ROLES)}}},
         # Nothing another stack owns (the platform tags every resource with its stack; so does the bootstrap).
         {"Sid": "DenyOtherStacksResources", "Effect": "Deny",
-         "Action": ["iam:*", *(f"{service}:*" for service in PLATFORM_SERVICES)], "Resource": "*",
+         "Action": ["iam:*", *(f"{service}:*" for service in PLATFORM_SERVICES)], "NotResource": list(backend_keys),
          "Condition": {"StringNotEquals": {"aws:ResourceTag/stack": stack},
                        "Null": {"aws:ResourceTag/stack": "false"}}},
     ]  # fmt: skip

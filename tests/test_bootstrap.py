@@ -265,7 +265,10 @@ def test_deploy_role_is_bounded(plan: Plan) -> None:
     iam = sids["StackIamRoles"]["Resource"]
     assert "arn:aws:iam::123456789012:role/dev-*" in iam
     assert all(r != "*" for r in iam)
-    assert sids["DenyOtherStacksResources"]["Condition"]["StringNotEquals"] == {"aws:ResourceTag/stack": "dev"}
+    guard = sids["DenyOtherStacksResources"]
+    assert guard["Condition"]["StringNotEquals"] == {"aws:ResourceTag/stack": "dev"}
+    # The backend's keys carry the bootstrap's stack tag, yet the role must use them: the guard leaves them out.
+    assert guard["NotResource"] == [sids["StateKeyThroughS3"]["Resource"], sids["StackSecrets"]["Resource"]]
     assert "arn:aws:iam::123456789012:role/ai-platform-prod-deploy" in sids["DenyCiRoleChanges"]["Resource"]
     assert sids["DenyStateBucketChanges"]["Resource"] == [
         "arn:aws:s3:::ai-platform-state-123456789012-us-east-1", "arn:aws:s3:::ai-platform-state-123456789012-us-west-2"
