@@ -172,6 +172,41 @@ class StateBackend(PlatformComponent):
             f"{name}-state-replica", names[dr.region], self.replica_keys["state"].arn, lifecycle, dr, in_dr=True
         )
 
+        self._replicate(name, state, replica, names, home, dr)
+
+        self.state_bucket_name: pulumi.Output[str] = state.bucket.bucket
+        self.state_bucket_arn: pulumi.Output[str] = state.bucket.arn
+        self.replica_bucket_name: pulumi.Output[str] = replica.bucket.bucket
+        self.replica_bucket_arn: pulumi.Output[str] = replica.bucket.arn
+        self.state_key_arn: pulumi.Output[str] = self.keys["state"].arn
+        self.replica_state_key_arn: pulumi.Output[str] = self.replica_keys["state"].arn
+        self.secrets_key_arn: pulumi.Output[str] = self.keys["secrets"].arn
+        self.replica_secrets_key_arn: pulumi.Output[str] = self.replica_keys["secrets"].arn
+        self.backend_url: pulumi.Output[str] = pulumi.Output.concat("s3://", state.bucket.bucket)
+        self.secrets_provider = f"awskms://{KEY_ALIASES['secrets']}?region={home.region}"
+        self.dr_secrets_provider = f"awskms://{KEY_ALIASES['secrets']}?region={dr.region}"
+        self.register_outputs(
+            {
+                "state_bucket_name": self.state_bucket_name,
+                "state_bucket_arn": self.state_bucket_arn,
+                "replica_bucket_name": self.replica_bucket_name,
+                "replica_bucket_arn": self.replica_bucket_arn,
+                "state_key_arn": self.state_key_arn,
+                "replica_state_key_arn": self.replica_state_key_arn,
+                "backup_key_arns": self.backup_key_arns,
+                "secrets_key_arn": self.secrets_key_arn,
+                "replica_secrets_key_arn": self.replica_secrets_key_arn,
+                "backend_url": self.backend_url,
+                "secrets_provider": self.secrets_provider,
+                "dr_secrets_provider": self.dr_secrets_provider,
+            }
+        )
+
+    def _replicate(
+        self, name: str, state: SecureBucket, replica: SecureBucket, names: dict[str, tuple[str, str]],
+        home: AwsContext, dr: AwsContext,
+    ) -> None:  # fmt: skip
+        """S3 replication of the state bucket (objects, versions, delete markers) into its DR-region replica."""
         role = aws.iam.Role(
             f"{name}-replication-role",
             description="S3 replication of the Pulumi state bucket to the DR region",
@@ -213,34 +248,6 @@ class StateBackend(PlatformComponent):
             ],
             # S3 refuses a replication rule until both buckets are versioned and the role may replicate.
             opts=self.child_opts(depends_on=[state.versioning, replica.versioning, grant]),
-        )
-
-        self.state_bucket_name: pulumi.Output[str] = state.bucket.bucket
-        self.state_bucket_arn: pulumi.Output[str] = state.bucket.arn
-        self.replica_bucket_name: pulumi.Output[str] = replica.bucket.bucket
-        self.replica_bucket_arn: pulumi.Output[str] = replica.bucket.arn
-        self.state_key_arn: pulumi.Output[str] = self.keys["state"].arn
-        self.replica_state_key_arn: pulumi.Output[str] = self.replica_keys["state"].arn
-        self.secrets_key_arn: pulumi.Output[str] = self.keys["secrets"].arn
-        self.replica_secrets_key_arn: pulumi.Output[str] = self.replica_keys["secrets"].arn
-        self.backend_url: pulumi.Output[str] = pulumi.Output.concat("s3://", state.bucket.bucket)
-        self.secrets_provider = f"awskms://{KEY_ALIASES['secrets']}?region={home.region}"
-        self.dr_secrets_provider = f"awskms://{KEY_ALIASES['secrets']}?region={dr.region}"
-        self.register_outputs(
-            {
-                "state_bucket_name": self.state_bucket_name,
-                "state_bucket_arn": self.state_bucket_arn,
-                "replica_bucket_name": self.replica_bucket_name,
-                "replica_bucket_arn": self.replica_bucket_arn,
-                "state_key_arn": self.state_key_arn,
-                "replica_state_key_arn": self.replica_state_key_arn,
-                "backup_key_arns": self.backup_key_arns,
-                "secrets_key_arn": self.secrets_key_arn,
-                "replica_secrets_key_arn": self.replica_secrets_key_arn,
-                "backend_url": self.backend_url,
-                "secrets_provider": self.secrets_provider,
-                "dr_secrets_provider": self.dr_secrets_provider,
-            }
         )
 
     def _key(self, name: str, purpose: str, args: StateBackendArgs) -> None:
