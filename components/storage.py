@@ -17,8 +17,8 @@ deleted or overwritten during that period, even by an administrator in complianc
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,7 +28,7 @@ import pulumi_aws as aws
 from components.base import PlatformComponent
 from config import StorageConfig
 from lib.aws import AwsContext
-from lib.iam import deny_insecure_transport
+from lib.iam import deny_insecure_transport, policy_document
 
 BucketKey = Literal["models", "data", "logs", "exports"]
 # `logs` first: every other bucket logs into it.
@@ -61,7 +61,7 @@ ELB_LOG_DELIVERY_ACCOUNTS: dict[str, str] = {
 }  # fmt: skip
 
 
-def bucket_name(prefix: str, key: BucketKey, aws_ctx: AwsContext) -> str:
+def bucket_name(prefix: str, key: str, aws_ctx: AwsContext) -> str:
     """`<prefix>-<key>-<account>-<region>`: globally unique and readable; raises if S3 would refuse it."""
     name = f"{prefix}-{key}-{aws_ctx.account_id}-{aws_ctx.region}"
     if len(name) > 63 or not re.fullmatch(r"[a-z0-9][a-z0-9-]*[a-z0-9]", name):
@@ -122,6 +122,158 @@ def log_delivery_statements(
 
 
 @dataclass(frozen=True)
+class BucketSettings:
+    """One bucket for `secure_bucket`.
+
+    bucket: the S3 name. kms_key_arn: SSE-KMS key (bucket keys on); None for a log-delivery bucket (SSE-S3, which is
+    all S3 and ELB log delivery writes to). statements: its bucket-policy statements (the TLS statements of
+    `bucket_transport_statements` among them). protect: `protect` and `retainOnDelete` on the bucket.
+    object_lock: Object Lock enabled at creation (its default retention is the caller's).
+    """
+
+    bucket: str
+    kms_key_arn: pulumi.Input[str] | None
+    statements: list[dict[str, Any]]
+    lifecycle_rules: list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]
+    tags: dict[str, str]
+    protect: bool
+    object_lock: bool = False
+
+
+@dataclass(frozen=True)
+class SecureBucket:
+    """What `secure_bucket` declared that others order themselves after."""
+
+    bucket: aws.s3.Bucket
+    versioning: aws.s3.BucketVersioning
+    policy: aws.s3.BucketPolicy
+
+
+def secure_bucket(
+    name: str, settings: BucketSettings, child_opts: Callable[..., pulumi.ResourceOptions]
+) -> SecureBucket:
+    """A bucket `name` with its companions `<name>-ownership`, `-public-access-block`, `-encryption`, `-versioning`,
+    `-policy` and `-lifecycle`: no ACLs, no public access by any route, encrypted (SSE-C refused), versioned,
+    TLS 1.2+ only, lifecycle-managed. `child_opts(**kwargs)` gives each child its options (parent, provider).
+    Shared by the platform's buckets and the bootstrap project's state buckets."""
+    bucket = aws.s3.Bucket(
+        name,
+        bucket=settings.bucket,
+        force_destroy=False,
+        object_lock_enabled=True if settings.object_lock else None,
+        tags=settings.tags,
+        opts=child_opts(protect=settings.protect, retain_on_delete=settings.protect),
+    )
+    # No ACLs (the bucket owner owns every object) and no public access by any route (FSBP S3.8, S3.12).
+    aws.s3.BucketOwnershipControls(
+        f"{name}-ownership", bucket=bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child_opts()
+    )
+    access_block = aws.s3.BucketPublicAccessBlock(
+        f"{name}-public-access-block",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=child_opts(),
+    )
+    _encrypt(name, bucket, settings.kms_key_arn, child_opts)
+    versioning = aws.s3.BucketVersioning(
+        f"{name}-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=child_opts()
+    )
+    policy = aws.s3.BucketPolicy(
+        f"{name}-policy",
+        bucket=bucket.id,
+        policy=pulumi.Output.json_dumps(policy_document(settings.statements)),
+        # The access block must exist first, so the policy is judged against it (never briefly public).
+        opts=child_opts(depends_on=[access_block]),
+    )
+    aws.s3.BucketLifecycleConfiguration(
+        f"{name}-lifecycle",
+        bucket=bucket.id,
+        rules=settings.lifecycle_rules,
+        # Rules on noncurrent versions only make sense once versioning is on.
+        opts=child_opts(depends_on=[versioning]),
+    )
+    return SecureBucket(bucket=bucket, versioning=versioning, policy=policy)
+
+
+def _encrypt(
+    name: str,
+    bucket: aws.s3.Bucket,
+    kms_key_arn: pulumi.Input[str] | None,
+    child_opts: Callable[..., pulumi.ResourceOptions],
+) -> None:
+    """SSE-KMS with `kms_key_arn` and bucket keys; SSE-S3 without a key (log-delivery buckets, an AWS requirement).
+    Uploads with customer-provided keys (SSE-C) are refused: the owner must be able to read its data."""
+    default: aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgsDict
+    if kms_key_arn is None:
+        default = {"sse_algorithm": "AES256"}
+        bucket_key = None
+    else:
+        default = {"sse_algorithm": "aws:kms", "kms_master_key_id": kms_key_arn}
+        bucket_key = True
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-encryption",
+        bucket=bucket.id,
+        rules=[
+            {
+                "apply_server_side_encryption_by_default": default,
+                "bucket_key_enabled": bucket_key,
+                "blocked_encryption_types": ["SSE-C"],
+            }
+        ],
+        opts=child_opts(),
+    )
+
+
+def lifecycle_rules(config: StorageConfig, *, logs: bool) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
+    """Abort stale multipart uploads; expire superseded versions (keeping the newest few) and orphaned delete
+    markers; move current objects to cheaper tiers; a `logs` bucket's objects expire after `logs_expiration_days`."""
+    whole_bucket: aws.s3.BucketLifecycleConfigurationRuleFilterArgsDict = {"prefix": ""}
+    noncurrent: aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgsDict = {
+        "noncurrent_days": config.noncurrent_version_expiration_days
+    }
+    if config.noncurrent_versions_to_keep:
+        noncurrent["newer_noncurrent_versions"] = config.noncurrent_versions_to_keep
+    rules: list[aws.s3.BucketLifecycleConfigurationRuleArgsDict] = [
+        {
+            "id": "abort-incomplete-multipart-uploads",
+            "status": "Enabled",
+            "filter": whole_bucket,
+            "abort_incomplete_multipart_upload": {"days_after_initiation": config.abort_incomplete_multipart_days},
+        },
+        {
+            "id": "expire-noncurrent-versions",
+            "status": "Enabled",
+            "filter": whole_bucket,
+            "noncurrent_version_expiration": noncurrent,
+            "expiration": {"expired_object_delete_marker": True},
+        },
+    ]
+    tiers = [(config.infrequent_access_after_days, "STANDARD_IA"), (config.glacier_ir_after_days, "GLACIER_IR")]
+    if logs:
+        # A transition on or after the expiry day is refused by S3, and pointless.
+        tiers = [(days, tier) for days, tier in tiers if days < config.logs_expiration_days]
+        rules.append(
+            {
+                "id": "expire-access-logs",
+                "status": "Enabled",
+                "filter": whole_bucket,
+                "expiration": {"days": config.logs_expiration_days},
+            }
+        )
+    transitions: list[aws.s3.BucketLifecycleConfigurationRuleTransitionArgsDict] = [
+        {"days": days, "storage_class": tier} for days, tier in tiers
+    ]
+    if transitions:
+        rules.append(
+            {"id": "tier-down-current-objects", "status": "Enabled", "filter": whole_bucket, "transitions": transitions}
+        )
+    return rules
+
+
+@dataclass(frozen=True)
 class StorageArgs:
     """Inputs of `Storage`.
 
@@ -152,53 +304,36 @@ class Storage(PlatformComponent):
         policies: dict[BucketKey, aws.s3.BucketPolicy] = {}
         for key in BUCKET_KEYS:
             locked = key == "exports" and config.exports_object_lock
-            bucket = aws.s3.Bucket(
-                f"{name}-{key}",
-                bucket=names[key],
-                force_destroy=False,
-                object_lock_enabled=True if locked else None,
-                tags={"Name": names[key], "purpose": key, **(LOG_DELIVERY_TAG if key == "logs" else {})},
-                # Retain in the account even if the stack is deleted outside dev: buckets hold state.
-                opts=self.child_opts(protect=config.protect, retain_on_delete=config.protect),
-            )
-            self.buckets[key] = bucket
-            access_block = self._lock_down(name, key, bucket)
-            self._encrypt(name, key, bucket, args)
-            versioning = aws.s3.BucketVersioning(
-                f"{name}-{key}-versioning",
-                bucket=bucket.id,
-                versioning_configuration={"status": "Enabled"},
-                opts=self.child_opts(),
-            )
             statements = bucket_transport_statements(arns[key])
             if key == "logs":
                 sources = [arn for source, arn in arns.items() if source != "logs"]
                 statements = log_delivery_statements(arns[key], sources, aws_ctx) + statements
-            policies[key] = aws.s3.BucketPolicy(
-                f"{name}-{key}-policy",
-                bucket=bucket.id,
-                policy=json.dumps({"Version": "2012-10-17", "Statement": statements}),
-                # The access block must exist first, so the policy is judged against it (never briefly public).
-                opts=self.child_opts(depends_on=[access_block]),
+            secured = secure_bucket(
+                f"{name}-{key}",
+                BucketSettings(
+                    bucket=names[key],
+                    kms_key_arn=None if key == "logs" else args.kms_key_arn,
+                    statements=statements,
+                    lifecycle_rules=lifecycle_rules(config, logs=key == "logs"),
+                    tags={"Name": names[key], "purpose": key, **(LOG_DELIVERY_TAG if key == "logs" else {})},
+                    # Retain in the account even if the stack is deleted outside dev: buckets hold state.
+                    protect=config.protect,
+                    object_lock=locked,
+                ),
+                self.child_opts,
             )
-            aws.s3.BucketLifecycleConfiguration(
-                f"{name}-{key}-lifecycle",
-                bucket=bucket.id,
-                rules=self._lifecycle_rules(key, config),
-                # Rules on noncurrent versions only make sense once versioning is on.
-                opts=self.child_opts(depends_on=[versioning]),
-            )
+            self.buckets[key], policies[key] = secured.bucket, secured.policy
             if locked:
                 aws.s3.BucketObjectLockConfiguration(
                     f"{name}-{key}-object-lock",
-                    bucket=bucket.id,
+                    bucket=secured.bucket.id,
                     rule={
                         "default_retention": {
                             "mode": config.exports_object_lock_mode,
                             "days": config.exports_object_lock_days,
                         }
                     },
-                    opts=self.child_opts(depends_on=[versioning]),
+                    opts=self.child_opts(depends_on=[secured.versioning]),
                 )
 
         # Access logging once the logs bucket (and its delivery policy) exists. The logs bucket itself does not log:
@@ -232,97 +367,3 @@ class Storage(PlatformComponent):
                 "alb_access_log_prefix": self.alb_access_log_prefix,
             }
         )
-
-    def _lock_down(self, name: str, key: str, bucket: aws.s3.Bucket) -> aws.s3.BucketPublicAccessBlock:
-        """No ACLs (the bucket owner owns every object) and no public access by any route (FSBP S3.8, S3.12)."""
-        aws.s3.BucketOwnershipControls(
-            f"{name}-{key}-ownership",
-            bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
-            opts=self.child_opts(),
-        )
-        return aws.s3.BucketPublicAccessBlock(
-            f"{name}-{key}-public-access-block",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=self.child_opts(),
-        )
-
-    def _encrypt(self, name: str, key: str, bucket: aws.s3.Bucket, args: StorageArgs) -> None:
-        """SSE-KMS with the storage key and bucket keys; SSE-S3 for the log-delivery bucket (AWS requirement).
-        Uploads with customer-provided keys (SSE-C) are refused: the platform must be able to read its data."""
-        default: aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgsDict
-        if key == "logs":
-            default = {"sse_algorithm": "AES256"}
-            bucket_key = None
-        else:
-            default = {"sse_algorithm": "aws:kms", "kms_master_key_id": args.kms_key_arn}
-            bucket_key = True
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-{key}-encryption",
-            bucket=bucket.id,
-            rules=[
-                {
-                    "apply_server_side_encryption_by_default": default,
-                    "bucket_key_enabled": bucket_key,
-                    "blocked_encryption_types": ["SSE-C"],
-                }
-            ],
-            opts=self.child_opts(),
-        )
-
-    @staticmethod
-    def _lifecycle_rules(
-        key: BucketKey, config: StorageConfig
-    ) -> list[aws.s3.BucketLifecycleConfigurationRuleArgsDict]:
-        """Abort stale multipart uploads; expire superseded versions (keeping the newest few) and orphaned delete
-        markers; move current objects to cheaper tiers; logs expire after `logs_expiration_days`."""
-        whole_bucket: aws.s3.BucketLifecycleConfigurationRuleFilterArgsDict = {"prefix": ""}
-        noncurrent: aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgsDict = {
-            "noncurrent_days": config.noncurrent_version_expiration_days
-        }
-        if config.noncurrent_versions_to_keep:
-            noncurrent["newer_noncurrent_versions"] = config.noncurrent_versions_to_keep
-        rules: list[aws.s3.BucketLifecycleConfigurationRuleArgsDict] = [
-            {
-                "id": "abort-incomplete-multipart-uploads",
-                "status": "Enabled",
-                "filter": whole_bucket,
-                "abort_incomplete_multipart_upload": {"days_after_initiation": config.abort_incomplete_multipart_days},
-            },
-            {
-                "id": "expire-noncurrent-versions",
-                "status": "Enabled",
-                "filter": whole_bucket,
-                "noncurrent_version_expiration": noncurrent,
-                "expiration": {"expired_object_delete_marker": True},
-            },
-        ]
-        tiers = [(config.infrequent_access_after_days, "STANDARD_IA"), (config.glacier_ir_after_days, "GLACIER_IR")]
-        if key == "logs":
-            # A transition on or after the expiry day is refused by S3, and pointless.
-            tiers = [(days, tier) for days, tier in tiers if days < config.logs_expiration_days]
-            rules.append(
-                {
-                    "id": "expire-access-logs",
-                    "status": "Enabled",
-                    "filter": whole_bucket,
-                    "expiration": {"days": config.logs_expiration_days},
-                }
-            )
-        transitions: list[aws.s3.BucketLifecycleConfigurationRuleTransitionArgsDict] = [
-            {"days": days, "storage_class": tier} for days, tier in tiers
-        ]
-        if transitions:
-            rules.append(
-                {
-                    "id": "tier-down-current-objects",
-                    "status": "Enabled",
-                    "filter": whole_bucket,
-                    "transitions": transitions,
-                }
-            )
-        return rules

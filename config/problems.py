@@ -28,29 +28,32 @@ _TYPE_ERRORS = frozenset({
 })  # fmt: skip
 
 
-def problem_lines(error: ValidationError, source: str) -> list[str]:
-    """One line per key that `error` blames, sorted by key."""
+def problem_lines(
+    error: ValidationError, source: str, root: type[BaseModel] = StackConfig, project: str = PROJECT
+) -> list[str]:
+    """One line per key that `error` blames, sorted by key; `root` is the validated model (a project's whole
+    config) and `project` the namespace of its keys (the bootstrap project has its own)."""
     grouped: dict[tuple[Any, ...], tuple[Target, list[ErrorDetails]]] = {}
     for detail in error.errors():
-        target = resolve(_blamed_loc(detail))
+        target = resolve(_blamed_loc(detail), root)
         grouped.setdefault(target.path, (target, []))[1].append(detail)
     lines = []
     for path in sorted(grouped, key=lambda p: [str(part) for part in p]):
         target, details = grouped[path]
         if {d["type"] for d in details} == {"too_short"} and any(p[: len(path)] == path != p for p in grouped):
             continue  # a list counted short only because an entry failed: the entry's own line says it
-        lines.append(f"{source}: {key_name(path)}: {_describe(target, details)}".replace("\n", "\\n"))
+        lines.append(f"{source}: {key_name(path, project)}: {_describe(target, details)}".replace("\n", "\\n"))
     return lines
 
 
-def key_name(path: tuple[Any, ...]) -> str:
+def key_name(path: tuple[Any, ...], project: str = PROJECT) -> str:
     """`("network", "cidr")` -> `ai-platform:network.cidr`; `("region",)` -> `aws:region`."""
     parts = [key_text(str(p)) for p in path]
     if not parts:
-        return f"{PROJECT}:<root>"
+        return f"{project}:<root>"
     if parts[0] == "region":
         return "aws:region"
-    return f"{PROJECT}:{parts[0]}" + "".join(f".{p}" for p in parts[1:])
+    return f"{project}:{parts[0]}" + "".join(f".{p}" for p in parts[1:])
 
 
 def _blamed_loc(detail: ErrorDetails) -> tuple[Any, ...]:
@@ -63,8 +66,10 @@ def _blamed_loc(detail: ErrorDetails) -> tuple[Any, ...]:
 class Target:
     """Where an error points: the key path (without pydantic's union-member tags) and what that key takes."""
 
-    def __init__(self, path: tuple[Any, ...], field: FieldInfo | None, annotation: Any, parent: Any) -> None:
-        self.path, self.field, self.annotation, self.parent = path, field, annotation, parent
+    def __init__(
+        self, path: tuple[Any, ...], field: FieldInfo | None, annotation: Any, parent: Any, root: Any = StackConfig
+    ) -> None:
+        self.path, self.field, self.annotation, self.parent, self.root = path, field, annotation, parent, root
 
     def allowed(self) -> str:
         """What the key takes, in words, with "the keys below" (a docs table idiom) spelled out."""
@@ -79,13 +84,13 @@ class Target:
     def model_keys(self) -> list[str]:
         """The keys the model enclosing this key accepts (for 'unknown key')."""
         if isinstance(self.parent, type) and issubclass(self.parent, BaseModel):
-            return sorted(set(self.parent.model_fields) - (INTERNAL_FIELDS if self.parent is StackConfig else set()))
+            return sorted(set(self.parent.model_fields) - (INTERNAL_FIELDS if self.parent is self.root else set()))
         return []
 
 
-def resolve(loc: tuple[Any, ...]) -> Target:
-    """Walk `loc` down from `StackConfig`: models by field, maps by key, lists by index; union tags are skipped."""
-    annotation: Any = StackConfig
+def resolve(loc: tuple[Any, ...], root: type[BaseModel] = StackConfig) -> Target:
+    """Walk `loc` down from `root`: models by field, maps by key, lists by index; union tags are skipped."""
+    annotation: Any = root
     parent: Any = None
     field: FieldInfo | None = None
     path: list[Any] = []
@@ -105,7 +110,7 @@ def resolve(loc: tuple[Any, ...]) -> Target:
             annotation = args[0] if args[-1] is Ellipsis else (args[part] if part < len(args) else None)
         else:
             annotation = None
-    return Target(tuple(path), field, annotation, parent)
+    return Target(tuple(path), field, annotation, parent, root)
 
 
 def _bare(annotation: Any) -> Any:

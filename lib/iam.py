@@ -102,3 +102,24 @@ def service_trust_policy(aws_ctx: AwsContext, service: str, *, source_account_gu
     if source_account_guard:
         statement["Condition"] = {"StringEquals": {"aws:SourceAccount": aws_ctx.account_id}}
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def web_identity_trust_policy(
+    provider_arn: pulumi.Input[str], issuer_host: str, subjects: Sequence[str], audience: str
+) -> pulumi.Output[str]:
+    """Trust policy letting tokens of one OIDC provider assume a role only with an exact `:aud` and one of the exact
+    `:sub` values (no wildcards): e.g. GitHub's `repo:<owner>/<repo>:environment:<env>`."""
+    return pulumi.Output.json_dumps(
+        policy_document(
+            [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {f"{issuer_host}:aud": audience, f"{issuer_host}:sub": list(subjects)}
+                    },
+                }
+            ]
+        )
+    )

@@ -56,7 +56,32 @@ INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
         "description": region,
     },
     "aws:index/getAvailabilityZones:getAvailabilityZones": lambda _a, region: _availability_zones(region),
+    "github:index/getTeam:getTeam": lambda args, _r: _github_team(str(args.get("slug", ""))),
+    "github:index/getUser:getUser": lambda args, _r: _github_user(str(args.get("username", ""))),
 }
+
+
+def _github_id(name: str) -> int:
+    """A stable numeric id for a GitHub team or user name (GitHub's ids are positive integers)."""
+    return 1_000_000 + int(hashlib.sha256(name.encode()).hexdigest()[:6], 16)
+
+
+def _github_team(slug: str) -> dict[str, Any]:
+    """What `GET /orgs/{org}/teams/{slug}` tells the provider's github_team data source (summary only)."""
+    team_id = _github_id(f"team:{slug}")
+    return {"id": str(team_id), "nodeId": f"T_kwDOB{team_id}", "slug": slug, "name": slug, "description": "",
+            "privacy": "closed", "permission": "pull", "members": [], "repositories": [], "summaryOnly": True,
+            "repositoriesDetaileds": [], "notificationSetting": "notifications_enabled"}  # fmt: skip
+
+
+def _github_user(login: str) -> dict[str, Any]:
+    """What `GET /users/{login}` tells the provider's github_user data source."""
+    user_id = _github_id(f"user:{login}")
+    return {"id": str(user_id), "nodeId": f"U_kgDOB{user_id}", "login": login, "username": login, "name": login,
+            "avatarUrl": f"https://avatars.githubusercontent.com/u/{user_id}", "bio": "", "blog": "", "company": "",
+            "email": "", "followers": 0, "following": 0, "gpgKeys": [], "gravatarId": "",
+            "location": "", "publicGists": 0, "publicRepos": 0, "siteAdmin": False, "sshKeys": [],
+            "suspendedAt": "", "createdAt": "2020-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z"}  # fmt: skip
 
 
 def _arn_for(type_: str, name: str, region: str) -> str:
@@ -81,9 +106,11 @@ def default_outputs(type_: str, name: str, inputs: dict[str, Any], region: str) 
 
 # Type token -> extra computed outputs(name, inputs, region); the platform's components add theirs here.
 OUTPUTS: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
-    "aws:kms/key:Key": lambda name, _i, region: {
-        "keyId": f"{name}-key-id",
-        "arn": f"arn:aws:kms:{region}:{MOCK_ACCOUNT_ID}:key/{name}-key-id",
+    "aws:kms/key:Key": lambda name, inputs, region: _kms_key_outputs(name, inputs, region),
+    # A replica of a multi-Region key has the primary's key id (`mrk-...`) in its own region.
+    "aws:kms/replicaKey:ReplicaKey": lambda _n, inputs, region: {
+        "keyId": str(inputs.get("primaryKeyArn", "")).rsplit("/", 1)[-1],
+        "arn": f"arn:aws:kms:{region}:{MOCK_ACCOUNT_ID}:key/{str(inputs.get('primaryKeyArn', '')).rsplit('/', 1)[-1]}",
     },
     "aws:ec2/vpc:Vpc": lambda name, _i, _r: {"id": f"vpc-{name}", "defaultSecurityGroupId": f"sg-{name}-default"},
     "aws:ec2/eip:Eip": lambda name, _i, _r: {"allocationId": f"eipalloc-{name}", "publicIp": "203.0.113.10"},
@@ -190,6 +217,14 @@ def _ingress_outputs(name: str, inputs: dict[str, Any], region: str) -> dict[str
         return {}
     number = int(hashlib.sha256(name.encode()).hexdigest()[:8], 16) % 10**10
     return {"status": {"loadBalancer": {"ingress": [{"hostname": f"{lb_name}-{number}.{region}.elb.amazonaws.com"}]}}}
+
+
+def _kms_key_outputs(name: str, inputs: dict[str, Any], _region: str) -> dict[str, Any]:
+    """A key's id and ARN; a multi-Region key's id starts `mrk-` followed by 32 hex digits, as KMS makes them."""
+    key_id = f"{name}-key-id"
+    if inputs.get("multiRegion"):
+        key_id = "mrk-" + hashlib.md5(name.encode(), usedforsecurity=False).hexdigest()
+    return {"keyId": key_id, "arn": f"arn:aws:kms:{_region}:{MOCK_ACCOUNT_ID}:key/{key_id}"}
 
 
 def _rds_cluster_outputs(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:

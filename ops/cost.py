@@ -21,7 +21,7 @@ from ops.pricing import ASSUMPTIONS, HOURS_PER_MONTH, PRICED_ON, PRICES, REGION
 TARGETS = {"dev": 200.0}  # the idle target per stack, USD per month
 DRIVER_SHARE = 0.20  # a line above this share of the total is a driver, besides the three largest
 
-FREE_PREFIXES = ("aws:iam/", "kubernetes:", "pulumi:providers:", "random:")
+FREE_PREFIXES = ("aws:iam/", "kubernetes:", "pulumi:providers:", "random:", "github:")
 FREE = frozenset(
     {
         "aws:ec2/vpc:Vpc",
@@ -81,6 +81,7 @@ USAGE_BASED = {
     "aws:budgets/budget:Budget": "AWS Budgets: an account's first two budgets are free, then $0.02 per budget-day",
     "aws:scheduler/schedule:Schedule": "EventBridge Scheduler invocations ($1.00 per million after 14 million free)",
     "aws:route53/record:Record": "DNS queries per million (alias queries to an ALB are free)",
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": "cross-region replication transfer per GB",
 }
 
 
@@ -283,6 +284,7 @@ PRICERS: dict[str, Pricer] = {
     "aws:rds/cluster:Cluster": _db_cluster,
     "aws:rds/clusterInstance:ClusterInstance": _db_instance,
     "aws:kms/key:Key": _per_month("customer managed key", "kms.key"),
+    "aws:kms/replicaKey:ReplicaKey": _per_month("multi-Region replica key", "kms.key"),
     "aws:secretsmanager/secret:Secret": _per_month("secret", "secretsmanager.secret"),
     "kubernetes:networking.k8s.io/v1:Ingress": _ingress,
     "aws:wafv2/webAcl:WebAcl": _waf,

@@ -40,6 +40,34 @@ _SIG_OUTPUT = "d0e6a833031e9bbcd3f4e8bde6ca49a4"
 _UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 
+@dataclass(frozen=True)
+class Project:
+    """A Pulumi project of the repository: its name (`Pulumi.yaml`), its directory and how its config is checked
+    (`validate(stack, raw)` raises `StackConfigError` before anything is declared)."""
+
+    name: str
+    directory: Path
+    validate: Callable[[str, Mapping[str, Any]], object]
+
+
+def _validate_platform(stack: str, raw: Mapping[str, Any]) -> object:
+    from config import load_stack_config
+
+    return load_stack_config(stack, raw)
+
+
+def _validate_bootstrap(stack: str, raw: Mapping[str, Any]) -> object:
+    from bootstrap.settings import load_bootstrap_config
+
+    return load_bootstrap_config(stack, raw)
+
+
+PROJECTS: dict[str, Project] = {
+    "platform": Project(PROJECT, PROJECT_DIR, _validate_platform),
+    "bootstrap": Project("ai-platform-bootstrap", PROJECT_DIR / "bootstrap", _validate_bootstrap),
+}
+
+
 class UnknownInvokeError(LookupError):
     """The program asked for a lookup the offline engine has no realistic answer for (teach it one in
     `ops.answers.INVOKES`)."""
@@ -168,7 +196,8 @@ class RecordingMocks(Mocks):
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if self.preview:
             return "", dict(args.inputs) if args.custom else {}
-        region = args.inputs.get("region") or self.region
+        provider_urn = args.provider.rsplit("::", 1)[0] if args.provider else ""
+        region = args.inputs.get("region") or self.provider_regions.get(provider_urn, self.region)
         if args.typ == "pulumi:providers:aws":
             region = args.inputs.get("region", self.region)
         state = default_outputs(args.typ, args.name, args.inputs, region)
@@ -310,15 +339,17 @@ def run_program(
     raw_config: Mapping[str, Any],
     program: Callable[[], Any] | None = None,
     preview: bool = False,
+    project: Project | None = None,
 ) -> Plan:
-    """Run `program` (default: the project's `__main__.py`) for `stack` with `raw_config` under the mock engine.
+    """Run `program` (default: the `__main__.py` of `project`, the platform's unless given) for `stack` with
+    `raw_config` under the mock engine.
 
     `preview` runs it as the stack's first `pulumi preview` (see `RecordingMocks`): inputs built from outputs of
     resources not yet created are recorded as `"[unknown]"`. Validate the config with `config.load_stack_config`
     first to get a clean error; a failure inside the program propagates as the program raised it.
     """
     with without_cycle_collection():
-        return _run(stack, raw_config, program, preview)
+        return _run(stack, raw_config, program, preview, project or PROJECTS["platform"])
 
 
 @contextmanager
@@ -338,7 +369,9 @@ def without_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _run(stack: str, raw_config: Mapping[str, Any], program: Callable[[], Any] | None, preview: bool) -> Plan:
+def _run(
+    stack: str, raw_config: Mapping[str, Any], program: Callable[[], Any] | None, preview: bool, project: Project
+) -> Plan:
     """`run_program`'s build: mocks and monitor, the program, its exports."""
     import pulumi
     from pulumi.runtime import config as runtime_config
@@ -352,13 +385,13 @@ def _run(stack: str, raw_config: Mapping[str, Any], program: Callable[[], Any] |
     monitor = _make_monitor(mocks, recorded)
     runtime_config.set_all_config(_as_pulumi_config(raw_config), [])
     settings.ROOT.set(None)  # a new root stack per run: an earlier run's exports must not show in this plan's outputs
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project.name, stack=stack, preview=preview, monitor=monitor)
 
     def main() -> None:
         if program is not None:
             program()
         else:
-            runpy.run_path(str(PROJECT_DIR / "__main__.py"), run_name="__main__")
+            runpy.run_path(str(project.directory / "__main__.py"), run_name="__main__")
 
     _sync_await(run_pulumi_func(main))
     root = pulumi.runtime.get_root_resource()
@@ -403,10 +436,23 @@ def plan_stack(
     overrides: Mapping[str, Any] | None = None,
     preview: bool = False,
 ) -> Plan:
-    """Validate and build a stack from its stack file (plus `overrides`, deep-merged per key) offline; `preview`:
-    as the stack's first `pulumi preview` sees it (`run_program`)."""
+    """Validate and build a platform stack from its stack file (plus `overrides`, deep-merged per key) offline;
+    `preview`: as the stack's first `pulumi preview` sees it (`run_program`)."""
     from config import deep_merge, load_stack_config
 
     raw = deep_merge(read_stack_config(stack, project_dir), overrides or {})
     load_stack_config(stack, raw)  # raises StackConfigError before anything is declared
     return run_program(stack, raw, preview=preview)
+
+
+def plan_project(project: str, stack: str, overrides: Mapping[str, Any] | None = None, preview: bool = False) -> Plan:
+    """`plan_stack` for any project of `PROJECTS` (`platform`, `bootstrap`): its stack file in its directory,
+    validated by its own config model."""
+    from config import deep_merge
+
+    if project == "platform":
+        return plan_stack(stack, overrides=overrides, preview=preview)
+    spec = PROJECTS[project]
+    raw = deep_merge(read_stack_config(stack, spec.directory), overrides or {})
+    spec.validate(stack, raw)
+    return run_program(stack, raw, preview=preview, project=spec)

@@ -11,13 +11,26 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from ops.engine import Plan, plan_stack
+from ops.engine import PROJECTS, Plan, plan_project, read_stack_config
 from ops.gate import gate_plan, stack_environment
+
+# The stack `--stack` defaults to, per project (the bootstrap ships one example stack).
+DEFAULT_STACKS = {"platform": "dev", "bootstrap": "platform-account"}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("plan", help="build a stack offline and print its resource tree")
-    parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
+    parser.add_argument(
+        "--project",
+        choices=sorted(PROJECTS),
+        default="platform",
+        help="which Pulumi project: the platform (default; Pulumi.yaml at the root) or the bootstrap "
+        "(bootstrap/Pulumi.yaml)",
+    )
+    parser.add_argument(
+        "--stack",
+        help="stack name: reads Pulumi.<stack>.yaml of the project (default: dev; bootstrap: platform-account)",
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the recorded plan as JSON to FILE")
     parser.add_argument(
         "--preview",
@@ -35,14 +48,26 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    plan = plan_stack(args.stack, preview=args.preview)
+    stack = args.stack or DEFAULT_STACKS[args.project]
+    plan = plan_project(args.project, stack, preview=args.preview)
     print(render_tree(plan))
     if args.json:
         args.json.write_text(json.dumps(plan.to_json(), indent=2, sort_keys=True) + "\n")
         print(f"plan written to {args.json}")
     if args.gate:
-        return gate_plan(plan, stack_environment(args.stack))
+        return gate_plan(plan, project_environment(args.project, stack))
     return 0
+
+
+def project_environment(project: str, stack: str) -> str:
+    """The pack config a stack is gated with: a platform stack's environment; a bootstrap stack's strictest
+    environment among the platform stacks it serves (it holds their state and the keys to deploy them)."""
+    if project == "platform":
+        return stack_environment(stack)
+    from bootstrap.settings import load_bootstrap_config
+
+    spec = PROJECTS[project]
+    return load_bootstrap_config(stack, read_stack_config(stack, spec.directory)).environment
 
 
 def render_tree(plan: Plan) -> str:

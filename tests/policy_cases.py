@@ -1193,8 +1193,8 @@ WINDOW_BUDGET = {"nodes": "0", "reasons": ["Drifted", "Underutilized"], "schedul
 CASES.update(
     {
         "budget-present": Case(
-            [res(BUDGET, "b", ALERTING_BUDGET)],
-            [res(BUDGET, "b", {**ALERTING_BUDGET, "notifications": []})],
+            [res(BUDGET, "b", ALERTING_BUDGET), res("eks:index:Cluster", "c")],
+            [res(BUDGET, "b", {**ALERTING_BUDGET, "notifications": []}), res("eks:index:Cluster", "c")],
             "budget b alerts no SNS topic",
             [res(BUDGET, "b", {**ALERTING_BUDGET, "notifications": UA})],
         ),

@@ -205,8 +205,10 @@ class _Index:
 
 
 def test_the_gate_flags_a_stack_without_a_budget_and_a_pool_without_a_window() -> None:
-    assert list(budget_present.check(None, _Index(), {})) == [
+    cluster = _Resource("eks:index:Cluster", "cluster", {})
+    assert list(budget_present.check(None, _Index(cluster), {})) == [
         "the stack declares no AWS Budget: nobody hears when its spend runs away"
     ]
+    assert list(budget_present.check(None, _Index(), {})) == []  # no cluster (the bootstrap project): no bill to watch
     pool = _Resource("kubernetes:karpenter.sh/v1:NodePool", "default", {"spec": {"disruption": {"budgets": []}}})
     assert "may replace nodes at any hour" in next(iter(maintenance_window_set.check(pool, _Index(pool), {})))

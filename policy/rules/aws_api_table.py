@@ -309,6 +309,13 @@ MAPPING: dict[str, tuple[ApiField, ...]] = {
         ("deletionWindowInDays kms ScheduleKeyDeletion PendingWindowInDays", KMS_WINDOW),
         "rotationPeriodInDays kms EnableKeyRotation RotationPeriodInDays",
     ),
+    "aws:kms/replicaKey:ReplicaKey": _rows(
+        "kms ReplicateKey",
+        "description Description",
+        "policy Policy",
+        "primaryKeyArn KeyId",
+        ("deletionWindowInDays kms ScheduleKeyDeletion PendingWindowInDays", KMS_WINDOW),
+    ),
     "aws:kms/alias:Alias": _rows(
         "kms CreateAlias",
         ("name AliasName", KMS_ALIAS),
@@ -372,6 +379,13 @@ MAPPING: dict[str, tuple[ApiField, ...]] = {
             S3_POSITIVE_DAYS,
         ),
         base="LifecycleConfiguration.Rules[]",
+    ),
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": _rows(
+        "s3 PutBucketReplication",
+        ("rules[].id ReplicationConfiguration.Rules[].ID", S3_RULE_ID),
+        "rules[].status ReplicationConfiguration.Rules[].Status",
+        "rules[].destination.storageClass ReplicationConfiguration.Rules[].Destination.StorageClass",
+        "rules[].deleteMarkerReplication.status ReplicationConfiguration.Rules[].DeleteMarkerReplication.Status",
     ),
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _rows(
         "s3 PutBucketOwnershipControls",

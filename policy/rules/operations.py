@@ -11,6 +11,8 @@ from pulumi_policy import PolicyResource
 from .core import MEDIUM, StackIndex, as_strings, items, mapping, stack_rule
 
 BUDGET = "aws:budgets/budget:Budget"
+# What makes a stack a platform stack with a running bill (the bootstrap project's bucket and roles cost cents).
+CLUSTERS = ("eks:index:Cluster", "aws:eks/cluster:Cluster")
 NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 
 
@@ -18,7 +20,8 @@ NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
     id="budget-present",
     area="operations",
     types=(),
-    description="The stack has a monthly cost budget with a limit and at least one alert to an SNS topic.",
+    description="A stack running an EKS cluster has a monthly cost budget with a limit and at least one alert to an "
+    "SNS topic.",
     severity=MEDIUM,
     remediation="Keep the operations component: an aws.budgets.Budget (COST, MONTHLY, limit from ai-platform:cost) "
     "whose notifications publish to the alert topics.",
@@ -27,6 +30,8 @@ NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 )
 def budget_present(_subject: PolicyResource | None, index: StackIndex, _config: Mapping[str, Any]) -> Iterable[str]:
     budgets = index.by_type(BUDGET)
+    if not budgets and not index.by_type(*CLUSTERS):
+        return
     if not budgets:
         yield "the stack declares no AWS Budget: nobody hears when its spend runs away"
         return
