@@ -68,7 +68,7 @@ def test_deploys_promote_dev_then_staging_then_prod_with_the_policy_pack() -> No
     jobs = _load("deploy.yml")["jobs"]
     assert set(jobs["dev"]["needs"]) == {"test", "scan"}
     assert jobs["staging"]["needs"] == "dev"
-    assert jobs["prod"]["needs"] == "staging"
+    assert jobs["prod"]["needs"] == "smoke-staging"  # staging is smoke-tested before prod
     assert [jobs[s]["with"]["stack"] for s in ("dev", "staging", "prod")] == ["dev", "staging", "prod"]
     up = _load("pulumi-up.yml")["jobs"]["up"]
     assert up["environment"] == "${{ inputs.stack }}", "prod approval comes from the GitHub environment"
