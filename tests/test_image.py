@@ -84,7 +84,7 @@ def test_an_unscanned_image_is_refused() -> None:
 class _PendingScan:
     """An explicit stub: moto completes scans at once, ECR takes minutes; this one never finishes."""
 
-    class exceptions:  # noqa: N801 - boto3's attribute name
+    class exceptions:  # boto3 names it so
         RepositoryNotFoundException = ImageNotFoundException = ScanNotFoundException = LookupError
 
     def describe_images(self, **_: Any) -> dict[str, Any]:
