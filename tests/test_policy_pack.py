@@ -27,7 +27,9 @@ POLICY_DIR = PROJECT_DIR / "policy"
 def test_pulumi_policy_yaml_declares_a_python_pack() -> None:
     manifest = yaml.safe_load((POLICY_DIR / "PulumiPolicy.yaml").read_text())
     assert manifest["runtime"]["name"] == "python"
-    assert manifest["runtime"]["options"]["virtualenv"] == ".venv", "the pack gets its own venv from requirements.txt"
+    assert manifest["runtime"]["options"]["virtualenv"] == ".venv", (
+        "the pack runs in policy/.venv, built from policy/requirements.lock by make policy-venv"
+    )
     assert manifest["name"] == "ai-platform"
     assert manifest["version"]
 
