@@ -11,9 +11,9 @@ import os
 import sys
 
 from config import StackConfigError
-from ops import cost, db, docs, gate, plan
+from ops import cost, db, docs, gate, image, plan, scan, smoke
 
-COMMANDS = (plan, gate, docs, cost, db)
+COMMANDS = (plan, gate, docs, cost, scan, image, smoke, db)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,7 @@ from policy_sentry.querying.actions import get_action_data
 
 from bootstrap import ci_policies
 from bootstrap.repository import WorkflowError, check_names
-from bootstrap.settings import REPOSITORY_ROOT, load_bootstrap_config
+from bootstrap.settings import REPOSITORY_ROOT, CiSettings, load_bootstrap_config
 from config import StackConfigError
 from lib import ci_names
 from ops.__main__ import main
@@ -403,3 +403,19 @@ def test_config_errors_name_the_key_and_what_is_allowed() -> None:
     )
     assert "ai-platform-bootstrap:statee: unknown key; allowed:" in problems(raw_config(statee={}))
     assert "ai-platform-bootstrap:state: required key is missing" in problems(raw_config(state=None))
+
+
+def test_every_workflow_session_fits_in_the_ci_roles_maximum() -> None:
+    """AWS refuses an AssumeRoleWithWebIdentity asking for longer than the role's MaxSessionDuration: each
+    `role-duration-seconds` of the workflows must fit in what bootstrap gives the roles."""
+    longest = CiSettings(stacks=("dev",)).session_duration_seconds
+    asked = []
+    for path in (REPOSITORY_ROOT / ".github" / "workflows").glob("*.yml"):
+        for job in (yaml.safe_load(path.read_text()).get("jobs") or {}).values():
+            for step in job.get("steps") or []:
+                seconds = (step.get("with") or {}).get("role-duration-seconds")
+                if seconds is not None:
+                    asked.append((path.name, int(seconds)))
+    assert asked, "no workflow assumes a role"
+    assert [(name, s) for name, s in asked if s > longest] == []
+    assert max(s for _, s in asked) == longest  # the deploy asks for all of it: a first deploy takes over an hour

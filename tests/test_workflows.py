@@ -42,6 +42,16 @@ def test_workflows_match_the_github_schema() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_local_actions_match_the_github_action_schema() -> None:
+    actions = sorted((PROJECT_DIR / ".github" / "actions").glob("*/action.yml"))
+    assert actions
+    result = subprocess.run(
+        [_tool("check-jsonschema"), "--builtin-schema", "vendor.github-actions", *map(str, actions)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_pull_requests_run_tests_and_gate_every_stack_before_any_preview() -> None:
     workflow = _load("pull-request.yml")
     jobs = workflow["jobs"]
@@ -49,22 +59,22 @@ def test_pull_requests_run_tests_and_gate_every_stack_before_any_preview() -> No
     assert jobs["offline-gate"]["strategy"]["matrix"]["stack"] == ["dev", "staging", "prod"]
     assert "make plan" in str(jobs["offline-gate"]["steps"])
     assert set(jobs["preview"]["needs"]) == {"test", "offline-gate"}
-    preview = next(s for s in jobs["preview"]["steps"] if "pulumi/actions" in s.get("uses", ""))
-    assert preview["with"]["command"] == "preview"
-    assert preview["with"]["policyPacks"] == "policy"
+    preview = next(s for s in jobs["preview"]["steps"] if s.get("id") == "preview")
+    assert "pulumi preview" in preview["run"]
+    assert "--policy-pack policy" in preview["run"]
 
 
 def test_deploys_promote_dev_then_staging_then_prod_with_the_policy_pack() -> None:
     jobs = _load("deploy.yml")["jobs"]
-    assert jobs["dev"]["needs"] == "test"
+    assert set(jobs["dev"]["needs"]) == {"test", "scan"}
     assert jobs["staging"]["needs"] == "dev"
-    assert jobs["prod"]["needs"] == "staging"
+    assert jobs["prod"]["needs"] == "smoke-staging"  # staging is smoke-tested before prod
     assert [jobs[s]["with"]["stack"] for s in ("dev", "staging", "prod")] == ["dev", "staging", "prod"]
     up = _load("pulumi-up.yml")["jobs"]["up"]
     assert up["environment"] == "${{ inputs.stack }}", "prod approval comes from the GitHub environment"
     assert up["concurrency"]["cancel-in-progress"] is False
-    step = next(s for s in up["steps"] if "pulumi/actions" in s.get("uses", ""))
-    assert (step["with"]["command"], step["with"]["policyPacks"]) == ("up", "policy")
+    step = next(s for s in up["steps"] if "pulumi up" in s.get("run", ""))
+    assert "--policy-pack policy" in step["run"]
 
 
 def test_no_workflow_uses_long_lived_aws_keys() -> None:

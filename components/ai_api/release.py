@@ -31,6 +31,16 @@ REVISION_LABEL = {
     "blue-green": "rollouts-pod-template-hash",
     "canary": "rollouts-pod-template-hash",
 }
+# How long a new revision's pods may take to progress before the controller aborts the release (Argo Rollouts with
+# `progressDeadlineAbort`; a Deployment reports ProgressDeadlineExceeded).
+PROGRESS_DEADLINE_SECONDS = 600
+# With blue-green and manual promotion, how long `pulumi up` waits for a person to promote the preview.
+MANUAL_PROMOTION_WINDOW_SECONDS = 3600
+# pulumi-kubernetes' await annotations (experimental, documented in its CHANGELOG since v4.18 and honoured on creates
+# and updates): the Rollout is ready when the JSONPath matches; past the timeout, `pulumi up` fails.
+WAIT_FOR_ANNOTATION = "pulumi.com/waitFor"
+TIMEOUT_ANNOTATION = "pulumi.com/timeoutSeconds"
+ROLLOUT_HEALTHY = "jsonpath={.status.phase}=Healthy"
 # The analysis argument naming the revision under test: the hash of the newest pod template.
 _LATEST_REVISION_ARG = {"name": "revision-hash", "valueFrom": {"podTemplateHashValue": "Latest"}}
 
@@ -134,6 +144,32 @@ def canary_steps(config: ApiConfig) -> list[dict[str, Any]]:
     for weight, minutes in zip((5, 25, 50), config.canary.pause_minutes, strict=True):
         steps += [{"setWeight": weight}, {"pause": {"duration": f"{minutes}m"}}]
     return [*steps, {"setWeight": 100}]
+
+
+def release_timeout_seconds(config: ApiConfig) -> int:
+    """How long a good release of `config.strategy` may take from the new spec to Healthy, in seconds.
+
+    canary: every pause, the time the analysis needs for its verdict after the last one (failure_limit + 1
+    measurements), and one progress deadline for the pods. blue-green: the pre-promotion measurements, one progress
+    deadline and, without auto-promotion, the window for a person to promote. A release that aborts never becomes
+    Healthy, so `pulumi up` fails when this runs out.
+    """
+    analysis = config.analysis
+    if config.strategy == "canary":
+        verdict = analysis.interval_seconds * (analysis.failure_limit + 1)
+        return sum(config.canary.pause_minutes) * 60 + verdict + PROGRESS_DEADLINE_SECONDS
+    promotion = 0 if config.blue_green.auto_promotion else MANUAL_PROMOTION_WINDOW_SECONDS
+    measurements = analysis.prepromotion_measurements * analysis.interval_seconds
+    return measurements + PROGRESS_DEADLINE_SECONDS + promotion
+
+
+def release_wait_annotations(config: ApiConfig) -> dict[str, str]:
+    """The Rollout's annotations that make `pulumi up` wait for the release to finish: Healthy, or a failed update.
+
+    Without them pulumi-kubernetes returns once the Rollout's spec is accepted, and a canary that aborts later would
+    leave a green pipeline behind it.
+    """
+    return {WAIT_FOR_ANNOTATION: ROLLOUT_HEALTHY, TIMEOUT_ANNOTATION: str(release_timeout_seconds(config))}
 
 
 def analysis_template_spec(

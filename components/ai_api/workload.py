@@ -33,7 +33,13 @@ from components.ai_api.names import (
     SETTINGS_CONFIG_MAP,
     flags_path,
 )
-from components.ai_api.release import ROLLOUTS_API, ReleaseShape, analysis_template_spec
+from components.ai_api.release import (
+    PROGRESS_DEADLINE_SECONDS,
+    ROLLOUTS_API,
+    ReleaseShape,
+    analysis_template_spec,
+    release_wait_annotations,
+)
 from components.base import PlatformComponent
 from components.identity import WorkloadRole, workload_role
 from lib.iam import decrypt_through_service
@@ -223,7 +229,7 @@ def pods(
     spec = {
         "replicas": config.replicas,
         "revisionHistoryLimit": 10,
-        "progressDeadlineSeconds": 600,
+        "progressDeadlineSeconds": PROGRESS_DEADLINE_SECONDS,
         "selector": {"matchLabels": SELECTOR},
         "template": template,
     }
@@ -251,7 +257,7 @@ def pods(
         f"{name}-rollout",
         api_version=ROLLOUTS_API,
         kind="Rollout",
-        metadata=metadata,
+        metadata={**metadata, "annotations": release_wait_annotations(config)},
         spec={**spec, "progressDeadlineAbort": True, "strategy": shape.rollout_strategy},
         opts=pulumi.ResourceOptions.merge(workload_opts, pulumi.ResourceOptions(depends_on=analysis_templates)),
     )

@@ -129,7 +129,7 @@ def _services(args: argparse.Namespace, targets: aws.Targets, offline: bool, sta
     switch = StackFileSwitch(args.stack, targets.api_url) if targets.api_url else None
     if offline:
         return Services(switch=switch)
-    import boto3  # type: ignore[import-untyped]  # no stubs installed; only this command needs it
+    import boto3  # only this command needs it
 
     session = boto3.Session(region_name=targets.region)
 
