@@ -6,9 +6,9 @@ monthly (monthly points move to cold storage where the resource type supports it
 The vault is encrypted with the platform's backup key; backup and restore events go to a KMS-encrypted SNS topic;
 in prod a vault lock (compliance mode) makes recovery points immutable, even for an administrator.
 
-Cross-region copy (disaster recovery) is a seam, not wired here: pass `copy_destination_vault_arn` and the daily,
-weekly and monthly rules copy each recovery point into that vault with the same lifecycle. Hourly points are not
-copied: they guard against mistakes, not the loss of a region.
+Cross-region copy (disaster recovery) is a seam, not wired here: pass `copy_destination_vault_arn` and every rule
+copies each recovery point into that vault with the same lifecycle. Hourly points are copied too: they are what
+bounds the data lost with a region to an hour under the `backup-restore` strategy (`python -m ops dr plan`).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class RuleSpec:
 
 # Staggered after the database's own backup window (03:00-04:00 UTC by default) so jobs do not pile up.
 RULES: tuple[RuleSpec, ...] = (
-    RuleSpec("hourly", "cron(0 * ? * * *)", 60, 120, copied=False),
+    RuleSpec("hourly", "cron(0 * ? * * *)", 60, 120, copied=True),
     RuleSpec("daily", "cron(0 5 ? * * *)", 60, 480, copied=True),
     RuleSpec("weekly", "cron(0 6 ? * SUN *)", 120, 720, copied=True),
     RuleSpec("monthly", "cron(0 7 1 * ? *)", 120, 1440, copied=True),
