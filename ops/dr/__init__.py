@@ -36,7 +36,9 @@ def _aware(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time; allowed: e.g. 2026-12-01T09:30:00Z")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 time; allowed: e.g. 2026-12-01T09:30:00Z"
+        ) from None
     if value.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} has no time zone; allowed: e.g. 2026-12-01T09:30:00Z")
     return value.astimezone(UTC)
