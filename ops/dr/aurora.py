@@ -30,7 +30,7 @@ def replication_lag_ms(ctx: DrContext, region: str) -> float | None:
     answer = ctx.client("cloudwatch", region).get_metric_statistics(
         Namespace="AWS/RDS", MetricName=LAG_METRIC,
         Dimensions=[{"Name": "DBClusterIdentifier", "Value": ctx.cluster_id(region)}],
-        StartTime=now - LAG_WINDOW, EndTime=now, Period=60, Statistics=["Maximum"],
+        StartTime=now - LAG_WINDOW, EndTime=now + timedelta(minutes=1), Period=60, Statistics=["Maximum"],
     )  # fmt: skip
     points = answer.get("Datapoints", [])
     return max(float(p["Maximum"]) for p in points) if points else None
@@ -128,6 +128,15 @@ def failback_steps(ctx: DrContext, target: str) -> list[Step]:
     """Back to `target` (default `aws:region`) once its cluster has rejoined the global cluster as a secondary."""
     ctx.require_dr("failback")
     ctx.require_region(target, "--to")
+    active = ctx.config.active_region
+    if active != target and ctx.cluster_arn(active) not in ctx.global_members():
+        # After a detach-and-promote the active cluster is standalone: the global cluster's writer is the stale
+        # old primary, and "switching back" to it would discard everything written since.
+        raise DrInputError(
+            f"the active cluster {ctx.cluster_id(active)} ({active}) is not in the global cluster "
+            f"{ctx.global_cluster_id} (it was detached); allowed: fail back once the global cluster is rebuilt "
+            f"from it with {ctx.cluster_id(target)} rejoined as a secondary (docs/runbooks/dr.md 'Failback')"
+        )
     return switchover_steps(ctx, target)
 
 
@@ -148,12 +157,6 @@ def writer_instance_step(ctx: DrContext, region: str) -> Step:
             DBInstanceClass=database.instance_class, PubliclyAccessible=False, AutoMinorVersionUpgrade=True,
             CopyTagsToSnapshot=True, Tags=[{"Key": "Name", "Value": identifier}],
         )  # fmt: skip
-        ctx.clock.wait_until(f"{identifier} available", lambda: _instance_available(ctx, region, identifier))
+        ctx.clock.wait_until(f"{identifier} available", lambda: ctx.instance_status(region, identifier) == "available")
 
     return Step(f"a writer instance in {ctx.cluster_id(region)} ({region})", lambda: bool(_instances(ctx, region)), act)
-
-
-def _instance_available(ctx: DrContext, region: str, identifier: str) -> bool:
-    rds = ctx.client("rds", region)
-    found = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
-    return bool(found) and found[0]["DBInstanceStatus"] == "available"

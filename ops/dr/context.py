@@ -96,6 +96,15 @@ class DrContext:
             return None
         return clusters[0] if clusters else None
 
+    def instance_status(self, region: str, identifier: str) -> str | None:
+        """The instance's status (`available`, `creating`...), or None when it does not exist."""
+        rds = self.client("rds", region)
+        try:
+            found = rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"]
+        except rds.exceptions.DBInstanceNotFoundFault:
+            return None
+        return str(found[0]["DBInstanceStatus"]) if found else None
+
     def global_members(self) -> dict[str, bool]:
         """Member cluster ARN -> is the writer, from the global cluster (any region answers for it)."""
         rds = self.client("rds", self.config.region)

@@ -68,11 +68,12 @@ def run_drill(
     apply: bool,
     log: StepLog,
     report_path: Path,
-    connect: Connect = connect_with_managed_secret,
+    connect: Connect | None = None,
     row_tolerance: float = 0.01,
 ) -> int:
     """Dry run: the steps; `--apply`: the drill, its report and metrics. 0 only when the restore is usable and
     its data checks out."""
+    connect = connect or connect_with_managed_secret
     region = ctx.config.active_region
     source_id = ctx.cluster_id(region)
     source_arn = ctx.cluster_arn(region)

@@ -40,7 +40,7 @@ def _quote(name: str) -> str:
 
 def _rows(connection: Connection, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     cursor = connection.cursor()
-    cursor.execute(query, params)
+    cursor.execute(query, params or None)
     return list(cursor.fetchall())
 
 

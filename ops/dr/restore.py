@@ -156,8 +156,7 @@ def restore_steps(ctx: DrContext, source: RestoreSource, target: RestoreTarget) 
             "DBClusterMembers", []))  # fmt: skip
 
     def writer_available() -> bool:
-        found = rds.describe_db_instances(DBInstanceIdentifier=writer_id)["DBInstances"]
-        return bool(found) and found[0]["DBInstanceStatus"] == "available"
+        return ctx.instance_status(target.region, writer_id) == "available"
 
     def create_writer() -> None:
         rds.create_db_instance(

@@ -51,7 +51,8 @@ def drill_age_hours(ctx: DrContext) -> float | None:
     now = datetime.now(UTC)
     answer = ctx.client("cloudwatch", ctx.config.active_region).get_metric_statistics(
         Namespace=dr_names.DRILL_METRIC_NAMESPACE, MetricName=dr_names.DRILL_SUCCEEDED_METRIC,
-        Dimensions=[{"Name": "Stack", "Value": ctx.stack}], StartTime=now - DRILL_LOOKBACK, EndTime=now,
+        Dimensions=[{"Name": "Stack", "Value": ctx.stack}], StartTime=now - DRILL_LOOKBACK,
+        EndTime=now + timedelta(hours=1),
         Period=3600, Statistics=["Maximum"],
     )  # fmt: skip
     good = [p["Timestamp"] for p in answer.get("Datapoints", []) if p["Maximum"] >= 1]
