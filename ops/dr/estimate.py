@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from components.backup import RULES, RuleSpec
 from config import StackConfig
@@ -129,7 +130,7 @@ def platform_build_seconds() -> tuple[float, str]:
 def estimate(config: StackConfig) -> Estimate:
     """The stack's RPO and RTO after losing its active region, from its settings."""
     strategy = config.dr.strategy
-    common = {
+    common: dict[str, Any] = {
         "stack": config.stack,
         "strategy": strategy,
         "primary_region": config.region,

@@ -128,7 +128,8 @@ def _start_restore(ctx: DrContext, source: RestoreSource, target: RestoreTarget,
         return status["Status"] == "COMPLETED"
 
     ctx.clock.wait_until(f"restore job {job['RestoreJobId']}", finished)
-    ctx.client("rds", target.region).add_tags_to_resource(ResourceName=_cluster(ctx, target)["DBClusterArn"], Tags=tags)
+    restored = _cluster(ctx, target) or {}
+    ctx.client("rds", target.region).add_tags_to_resource(ResourceName=restored["DBClusterArn"], Tags=tags)
 
 
 def restore_steps(ctx: DrContext, source: RestoreSource, target: RestoreTarget) -> list[Step]:
