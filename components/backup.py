@@ -6,9 +6,9 @@ monthly (monthly points move to cold storage where the resource type supports it
 The vault is encrypted with the platform's backup key; backup and restore events go to a KMS-encrypted SNS topic;
 in prod a vault lock (compliance mode) makes recovery points immutable, even for an administrator.
 
-Cross-region copy (disaster recovery) is a seam, not wired here: pass `copy_destination_vault_arn` and the daily,
-weekly and monthly rules copy each recovery point into that vault with the same lifecycle. Hourly points are not
-copied: they guard against mistakes, not the loss of a region.
+Cross-region copy (disaster recovery) is a seam, not wired here: pass `copy_destination_vault_arn` and every rule
+copies each recovery point into that vault with the same lifecycle. Hourly points are copied too: they are what
+bounds the data lost with a region to an hour under the `backup-restore` strategy (`python -m ops dr plan`).
 """
 
 from __future__ import annotations

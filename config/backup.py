@@ -71,7 +71,8 @@ class BackupConfig(Section):
             return f"{minute % 60} {minute // 60 % 24}"
 
         return (
-            BackupJob("hourly", "cron(0 * ? * * *)", 60, 120, False, frozenset()),
+            # Hourly points are copied too: without them a lost region loses up to a day (backup-restore's RPO).
+            BackupJob("hourly", "cron(0 * ? * * *)", 60, 120, True, frozenset()),
             BackupJob("daily", f"cron({at(daily)} ? * * *)", 60, 480, True,
                       frozenset(minutes_from(daily, 60, every_day=True))),
             BackupJob("weekly", f"cron({at(weekly)} ? * {weekday} *)", 120, 720, True,

@@ -11,9 +11,9 @@ import os
 import sys
 
 from config import StackConfigError
-from ops import cost, db, docs, gate, image, plan, scan, smoke
+from ops import cost, db, docs, dr, gate, image, plan, scan, smoke
 
-COMMANDS = (plan, gate, docs, cost, scan, image, smoke, db)
+COMMANDS = (plan, gate, docs, cost, scan, image, smoke, db, dr)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -142,7 +142,7 @@ def test_job_events_go_to_an_encrypted_topic_only_aws_backup_may_publish_to(plan
     assert "AwsBackupPublishesEncryptedNotifications" in sids
 
 
-def test_copy_destination_adds_copy_actions_to_daily_weekly_and_monthly() -> None:
+def test_copy_destination_adds_copy_actions_to_every_rule() -> None:
     """The disaster-recovery seam: a destination vault ARN (a stand-in here) makes the rules copy there."""
     destination = "arn:aws:backup:us-west-2:123456789012:backup-vault:ai-platform-prod-dr"
     config = stack_config("prod").backup
@@ -163,7 +163,9 @@ def test_copy_destination_adds_copy_actions_to_daily_weekly_and_monthly() -> Non
 
     rules = rules_of(run_program("prod", read_stack_config("prod"), program=program))
     copied = {name for name, rule in rules.items() if "copyActions" in rule}
-    assert copied == {job.name for job in BackupConfig().jobs() if job.copied} == {"daily", "weekly", "monthly"}
+    assert (
+        copied == {job.name for job in BackupConfig().jobs() if job.copied} == {"hourly", "daily", "weekly", "monthly"}
+    )
     for name in copied:
         [action] = rules[name]["copyActions"]
         assert action["destinationVaultArn"] == destination
