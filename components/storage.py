@@ -61,7 +61,7 @@ ELB_LOG_DELIVERY_ACCOUNTS: dict[str, str] = {
 }  # fmt: skip
 
 
-def bucket_name(prefix: str, key: BucketKey, aws_ctx: AwsContext) -> str:
+def bucket_name(prefix: str, key: str, aws_ctx: AwsContext) -> str:
     """`<prefix>-<key>-<account>-<region>`: globally unique and readable; raises if S3 would refuse it."""
     name = f"{prefix}-{key}-{aws_ctx.account_id}-{aws_ctx.region}"
     if len(name) > 63 or not re.fullmatch(r"[a-z0-9][a-z0-9-]*[a-z0-9]", name):
@@ -129,12 +129,15 @@ class StorageArgs:
     kms_key_arn: the platform's storage key; encrypts every bucket but `logs` (SSE-KMS, bucket keys).
     bucket_name_prefix: first part of every bucket name, e.g. `ai-platform-prod`.
     aws: account/partition/region, for names, ARNs and service principals.
+    log_source_bucket_arns: other buckets (the CloudTrail bucket) whose access logs the logs bucket accepts under
+        `s3/`. Default: none.
     """
 
     config: StorageConfig
     kms_key_arn: pulumi.Input[str]
     bucket_name_prefix: str
     aws: AwsContext
+    log_source_bucket_arns: tuple[str, ...] = ()
 
 
 class Storage(PlatformComponent):
@@ -172,7 +175,7 @@ class Storage(PlatformComponent):
             )
             statements = bucket_transport_statements(arns[key])
             if key == "logs":
-                sources = [arn for source, arn in arns.items() if source != "logs"]
+                sources = [arn for source, arn in arns.items() if source != "logs"] + list(args.log_source_bucket_arns)
                 statements = log_delivery_statements(arns[key], sources, aws_ctx) + statements
             policies[key] = aws.s3.BucketPolicy(
                 f"{name}-{key}-policy",
