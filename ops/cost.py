@@ -69,6 +69,14 @@ USAGE_BASED = {
     "aws:sns/topic:Topic": "SNS publishes and deliveries",
     "aws:cloudwatch/eventRule:EventRule": "EventBridge events (AWS service events are free)",
     "aws:cloudwatch/eventTarget:EventTarget": "EventBridge deliveries",
+    "aws:cloudtrail/trail:Trail": "the account's first copy of management events is free; S3 data events per "
+    "100,000 events",
+    "aws:guardduty/detector:Detector": "GuardDuty per GB of CloudTrail events, VPC flow and DNS logs analysed",
+    "aws:guardduty/detectorFeature:DetectorFeature": "each protection plan per its usage (EKS audit events, vCPU "
+    "monitored, RDS logins, S3 events, GB scanned)",
+    "aws:securityhub/account:Account": "Security Hub finding ingestions",
+    "aws:securityhub/standardsSubscription:StandardsSubscription": "Security Hub per security check run",
+    "aws:inspector2/enabler:Enabler": "Inspector per image scanned and per instance monitored",
 }
 
 

@@ -79,9 +79,10 @@ def trail_bucket_policy(bucket_arn: str, trail: str, aws_ctx: AwsContext) -> dic
     )
 
 
-def event_selectors(data_bucket_arns: Sequence[str]) -> list[dict[str, Any]]:
+def event_selectors(data_bucket_arns: Sequence[pulumi.Input[str]]) -> list[dict[str, Any]]:
     """Advanced event selectors: every management event, and (given buckets) the object-level data events of those
-    buckets only. Never the trail bucket or the logs bucket: recording their writes would log the logging."""
+    buckets only. Never the trail bucket or the logs bucket: recording their writes would log the logging. The
+    selectors' shape is known at preview even while the buckets' ARNs are not (the gate judges it then)."""
     selectors: list[dict[str, Any]] = [
         {"name": "management-events", "field_selectors": [{"field": "eventCategory", "equals": ["Management"]}]}
     ]
@@ -92,7 +93,10 @@ def event_selectors(data_bucket_arns: Sequence[str]) -> list[dict[str, Any]]:
                 "field_selectors": [
                     {"field": "eventCategory", "equals": ["Data"]},
                     {"field": "resources.type", "equals": ["AWS::S3::Object"]},
-                    {"field": "resources.ARN", "starts_withs": [f"{arn}/" for arn in data_bucket_arns]},
+                    {
+                        "field": "resources.ARN",
+                        "starts_withs": [pulumi.Output.concat(arn, "/") for arn in data_bucket_arns],
+                    },
                 ],
             }
         )
@@ -130,9 +134,9 @@ class AuditTrail(PlatformComponent):
             kms_key_id=args.audit_kms_key_arn,
             cloud_watch_logs_group_arn=self.log_group.arn.apply(lambda arn: f"{arn}:*"),
             cloud_watch_logs_role_arn=role.arn,
-            advanced_event_selectors=pulumi.Output.all(
-                *(args.data_bucket_arns.values() if config.s3_data_events else ())
-            ).apply(event_selectors),
+            advanced_event_selectors=event_selectors(
+                list(args.data_bucket_arns.values()) if config.s3_data_events else []
+            ),
             # CloudTrail checks at creation that it may write to the bucket and the log group.
             opts=self.child_opts(depends_on=[bucket_policy, role_policy]),
         )
@@ -274,16 +278,12 @@ class AuditTrail(PlatformComponent):
                     policy_document(
                         [
                             {
-                                "Sid": "CreateTrailLogStreams",
+                                # CloudTrail names its streams <account>_CloudTrail_<source region> (CloudTrail user
+                                # guide, "Sending events to CloudWatch Logs").
+                                "Sid": "WriteTrailLogStreams",
                                 "Effect": "Allow",
-                                "Action": "logs:CreateLogStream",
-                                "Resource": arn,
-                            },
-                            {
-                                "Sid": "PutTrailLogEvents",
-                                "Effect": "Allow",
-                                "Action": "logs:PutLogEvents",
-                                "Resource": f"{arn}:log-stream:*",
+                                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                "Resource": f"{arn}:log-stream:{args.aws.account_id}_CloudTrail_*",
                             },
                         ]
                     )

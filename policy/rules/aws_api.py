@@ -322,9 +322,10 @@ class ApiRule(Rule):
 
 
 SERVICE_TITLES = {
-    "backup": "AWS Backup", "cloudwatch": "CloudWatch", "ec2": "EC2", "ecr": "ECR", "eks": "EKS",
-    "events": "EventBridge", "iam": "IAM", "kms": "KMS", "logs": "CloudWatch Logs", "rds": "RDS", "s3": "S3",
-    "secretsmanager": "Secrets Manager",
+    "backup": "AWS Backup", "cloudtrail": "CloudTrail", "cloudwatch": "CloudWatch", "ec2": "EC2", "ecr": "ECR",
+    "eks": "EKS", "events": "EventBridge", "guardduty": "GuardDuty", "iam": "IAM", "inspector2": "Inspector",
+    "kms": "KMS", "logs": "CloudWatch Logs", "rds": "RDS", "s3": "S3", "secretsmanager": "Secrets Manager",
+    "securityhub": "Security Hub",
     "sns": "SNS", "sqs": "SQS", "ssm": "SSM Parameter Store", "wafv2": "WAFv2",
 }  # fmt: skip
 
