@@ -172,10 +172,13 @@ def quarantine_node(response: Response, kube: KubeApi, node_name: str) -> None:
             f"instance {instance_id} of node {node_name} not found in {response.target.region}"
         ) from None
     group = _isolation_group(response, ec2, instance["VpcId"])
-    for eni in sorted(instance.get("NetworkInterfaces", []), key=lambda e: e["NetworkInterfaceId"]):
+    eni_ids = sorted(e["NetworkInterfaceId"] for e in instance.get("NetworkInterfaces", []))
+    interfaces = ec2.describe_network_interfaces(NetworkInterfaceIds=eni_ids)["NetworkInterfaces"] if eni_ids else []
+    for eni in sorted(interfaces, key=lambda e: e["NetworkInterfaceId"]):
         current = sorted(g["GroupId"] for g in eni.get("Groups", []))
-        if group["id"] is not None and current == [group["id"]]:
-            continue
+        recorded = any(t["Key"] == PREVIOUS_GROUPS_TAG for t in eni.get("TagSet", []))
+        if group["id"] is not None and group["id"] in current and (recorded or current == [group["id"]]):
+            continue  # swapped already: its recorded groups are never overwritten
         response.act(
             "swap security groups", eni["NetworkInterfaceId"],
             {"instance": instance_id, "from": current, "to": group["id"] or f"{isolation_group_name(response)} (new)"},
