@@ -66,7 +66,8 @@ def test_revoke_sessions_dry_run_changes_nothing(aws, tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert "would do: put inline policy AWSRevokeOlderSessions on role arn:aws:iam::" in out
     [record] = audit(tmp_path)
-    assert record["mode"] == "dry-run" and record["command"] == "revoke-sessions"
+    assert record["mode"] == "dry-run"
+    assert record["command"] == "revoke-sessions"
     assert record["who"].startswith(f"arn:aws:sts::{ACCOUNT}:") or record["who"].startswith("arn:aws:iam::")
 
 
@@ -78,7 +79,9 @@ def test_revoke_sessions_apply_denies_older_tokens_and_rerun_keeps_one_policy(aw
     assert iam.list_role_policies(RoleName="ai-api")["PolicyNames"] == ["AWSRevokeOlderSessions"]
     document = iam.get_role_policy(RoleName="ai-api", PolicyName="AWSRevokeOlderSessions")["PolicyDocument"]
     [statement] = document["Statement"]
-    assert statement["Effect"] == "Deny" and statement["Action"] == ["*"] and statement["Resource"] == ["*"]
+    assert statement["Effect"] == "Deny"
+    assert statement["Action"] == ["*"]
+    assert statement["Resource"] == ["*"]
     cutoff = statement["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
     assert cutoff == audit(tmp_path)[-1]["detail"]["denies sessions issued before"], "the latest run's cut-off"
     assert [r["mode"] for r in audit(tmp_path)] == ["apply", "apply"]
@@ -116,14 +119,14 @@ class StubEksAccessEntries:
         self._check(name)
         return {"cluster": {"name": name}}
 
-    def list_access_entries(self, clusterName: str, **_: Any) -> dict[str, Any]:  # noqa: N803 - boto3's names
+    def list_access_entries(self, clusterName: str, **_: Any) -> dict[str, Any]:
         self._check(clusterName)
         return {"accessEntries": sorted(self.entries)}
 
-    def list_associated_access_policies(self, clusterName: str, principalArn: str, **_: Any) -> dict[str, Any]:  # noqa: N803
+    def list_associated_access_policies(self, clusterName: str, principalArn: str, **_: Any) -> dict[str, Any]:
         return {"associatedAccessPolicies": [{"policyArn": arn} for arn in self.entries[principalArn]]}
 
-    def delete_access_entry(self, clusterName: str, principalArn: str) -> dict[str, Any]:  # noqa: N803
+    def delete_access_entry(self, clusterName: str, principalArn: str) -> dict[str, Any]:
         self.calls.append(("delete_access_entry", clusterName, principalArn))
         del self.entries[principalArn]
         return {}
@@ -142,7 +145,8 @@ def _deletes(stub: StubEksAccessEntries) -> list[tuple[str, ...]]:
 
 def test_disable_access_dry_run_then_apply_then_rerun(eks_stub, tmp_path, capsys) -> None:
     assert run(tmp_path, "disable-access", "--principal-arn", SUSPECT) == 0
-    assert _deletes(eks_stub) == [] and SUSPECT in eks_stub.entries
+    assert _deletes(eks_stub) == []
+    assert SUSPECT in eks_stub.entries
     assert run(tmp_path, "disable-access", "--principal-arn", SUSPECT, "--apply") == 0
     assert _deletes(eks_stub) == [("delete_access_entry", CLUSTER, SUSPECT)]
     assert sorted(eks_stub.entries) == sorted([ADMIN, CI_ADMIN]), "only the suspect's entry is gone"
@@ -162,7 +166,8 @@ def test_disable_access_refuses_to_remove_the_last_admin(aws, tmp_path, monkeypa
     monkeypatch.setattr(response, "CLIENTS", lambda s, r: stub if s == "eks" else boto3_client(s, r))
     assert run(tmp_path, "disable-access", "--principal-arn", ADMIN, "--apply") == 2
     assert "last cluster-admin access entry of ai-platform-prod" in capsys.readouterr().err
-    assert _deletes(stub) == [] and ADMIN in stub.entries
+    assert _deletes(stub) == []
+    assert ADMIN in stub.entries
 
 
 @pytest.mark.parametrize(
@@ -175,7 +180,8 @@ def test_disable_access_refuses_to_remove_the_last_admin(aws, tmp_path, monkeypa
 def test_disable_access_malformed_arn_exits_2(eks_stub, tmp_path, capsys, arn, message) -> None:
     assert run(tmp_path, "disable-access", "--principal-arn", arn, "--apply") == 2
     assert message in capsys.readouterr().err
-    assert eks_stub.calls == [] and audit(tmp_path) == []
+    assert eks_stub.calls == []
+    assert audit(tmp_path) == []
 
 
 def test_disable_access_on_a_missing_cluster_exits_2(aws, tmp_path, monkeypatch, capsys) -> None:
@@ -283,15 +289,16 @@ def test_quarantine_pod_apply_isolates_keeps_the_pod_and_rerun_is_a_no_op(kube, 
     assert not quarantine.selects(ALLOW_ALB["spec"]["podSelector"], labels)
     [policy] = [p for p in kube.policies if p["metadata"]["name"] == quarantine.QUARANTINE_POLICY]
     assert quarantine.selects(policy["spec"]["podSelector"], labels)
-    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in policy["spec"]
+    assert policy["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert "ingress" not in policy["spec"]
     validate_core(policy, stack_config("prod").cluster.version)
     assert run(tmp_path, "quarantine-pod", "--namespace", "ai-api", "--pod", "ai-api-7d9f-x2x", "--apply") == 0
     assert len(kube.writes) == 2, "a quarantined pod is left alone"
 
 
 def test_quarantine_pod_names_a_policy_that_still_admits_it(aws, tmp_path, monkeypatch, capsys) -> None:
-    allow_all = {"metadata": {"name": "allow-dns", "namespace": "ai-api"},
-                 "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"ports": [{"port": 53}]}]}}  # fmt: skip
+    dns = {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"ports": [{"port": 53}]}]}
+    allow_all = {"metadata": {"name": "allow-dns", "namespace": "ai-api"}, "spec": dns}
     stub = StubKubeApi(pods=[POD], services=[SERVICE], policies=[allow_all])
     monkeypatch.setattr(response, "KUBE", lambda target: stub)
     assert run(tmp_path, "quarantine-pod", "--namespace", "ai-api", "--pod", "ai-api-7d9f-x2x", "--apply") == 0
@@ -349,14 +356,17 @@ def test_quarantine_node_dry_run_then_apply_then_rerun(aws, tmp_path, monkeypatc
     isolation = [{"Name": "group-name", "Values": ["ai-platform-prod-isolation"]}]
 
     assert run(tmp_path, "quarantine-node", "--node", "ip-10-30-0-10.ec2.internal") == 0
-    assert stub.writes == [] and ec2.describe_security_groups(Filters=isolation)["SecurityGroups"] == []
+    assert stub.writes == []
+    assert ec2.describe_security_groups(Filters=isolation)["SecurityGroups"] == []
     assert {eni: _groups(eni) for eni in enis} == before
     assert capsys.readouterr().out.count("would do: swap security groups") == 2, "every interface, not only eth0"
 
     assert run(tmp_path, "quarantine-node", "--node", "ip-10-30-0-10.ec2.internal", "--apply") == 0
     assert stub.nodes["ip-10-30-0-10.ec2.internal"]["spec"]["unschedulable"] is True
     [group] = ec2.describe_security_groups(Filters=isolation)["SecurityGroups"]
-    assert group["VpcId"] == vpc and group["IpPermissions"] == [] and group["IpPermissionsEgress"] == []
+    assert group["VpcId"] == vpc
+    assert group["IpPermissions"] == []
+    assert group["IpPermissionsEgress"] == []
     for eni in enis:
         assert _groups(eni) == [group["GroupId"]]
         tags = ec2.describe_network_interfaces(NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]["TagSet"]
@@ -378,4 +388,5 @@ def test_quarantine_node_dry_run_then_apply_then_rerun(aws, tmp_path, monkeypatc
 def test_quarantine_node_bad_input_exits_2(kube, tmp_path, capsys, node, message) -> None:
     assert run(tmp_path, "quarantine-node", "--node", node, "--apply") == 2
     assert message in capsys.readouterr().err
-    assert kube.writes == [] and audit(tmp_path) == []
+    assert kube.writes == []
+    assert audit(tmp_path) == []

@@ -51,7 +51,7 @@ class ThreatDetectionArgs:
     inspector: InspectorConfig
     stack: str
     aws: AwsContext
-    topic_arns: Mapping[str, pulumi.Input[str]]
+    topic_arns: Mapping[Any, pulumi.Input[str]]
 
 
 def guardduty_features(config: GuardDutyConfig) -> dict[str, list[dict[str, str]]]:
@@ -77,7 +77,9 @@ def standards_arn(standard: SecurityStandard, aws_ctx: AwsContext) -> str:
 
 def guardduty_pattern(low: float, high: float | None = None) -> dict[str, Any]:
     """GuardDuty findings with `low <= severity` (and `< high`, given)."""
-    bounds: list[str | float] = [">=", low] + (["<", high] if high is not None else [])
+    bounds: list[str | float] = [">=", low]
+    if high is not None:
+        bounds += ["<", high]
     return {
         "source": ["aws.guardduty"],
         "detail-type": ["GuardDuty Finding"],

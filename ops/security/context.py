@@ -53,7 +53,7 @@ ClientFactory = Callable[[str, str], Any]
 
 
 def boto3_client(service: str, region: str) -> Any:
-    import boto3
+    import boto3  # type: ignore[import-untyped]
 
     return boto3.client(service, region_name=region)
 
@@ -118,7 +118,7 @@ def run_command(
     args: argparse.Namespace,
     body: Callable[[Response], None],
     clients: ClientFactory,
-    check: Callable[[], None] = lambda: None,
+    check: Callable[[], object] = lambda: None,
 ) -> int:
     """Check the arguments (no call made yet), resolve the stack, identify the caller, run `body`. Bad input or a
     refused action (`ResponseError`) exits 2; an AWS or Kubernetes failure exits 1 naming it (the audit log shows

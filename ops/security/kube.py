@@ -70,7 +70,7 @@ class KubernetesApi:
         self._core.patch_namespaced_pod(name, namespace, patch)
 
     def create_network_policy(self, namespace: str, body: dict[str, Any]) -> None:
-        self._networking.create_namespaced_network_policy(namespace, body)
+        self._networking.create_namespaced_network_policy(namespace, body)  # type: ignore[arg-type] # a dict is sent as is
 
     def read_node(self, name: str) -> dict[str, Any] | None:
         return self._read(self._core.read_node, name)

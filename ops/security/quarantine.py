@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -182,7 +183,7 @@ def quarantine_node(response: Response, kube: KubeApi, node_name: str) -> None:
         response.act(
             "swap security groups", eni["NetworkInterfaceId"],
             {"instance": instance_id, "from": current, "to": group["id"] or f"{isolation_group_name(response)} (new)"},
-            lambda eni_id=eni["NetworkInterfaceId"], current=current: _swap(ec2, eni_id, current, group["id"]),
+            partial(_swap, ec2, eni["NetworkInterfaceId"], current, group),
         )  # fmt: skip
     tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
     if tags.get(QUARANTINE_LABEL) != "true":
@@ -192,10 +193,10 @@ def quarantine_node(response: Response, kube: KubeApi, node_name: str) -> None:
         )  # fmt: skip
 
 
-def _swap(ec2: Any, eni_id: str, previous: list[str], group_id: str | None) -> None:
-    """Record the interface's groups in its tag, then give it the isolation group only."""
+def _swap(ec2: Any, eni_id: str, previous: list[str], group: dict[str, str | None]) -> None:
+    """Record the interface's groups in its tag, then give it the isolation group only (created by then)."""
     ec2.create_tags(Resources=[eni_id], Tags=[{"Key": PREVIOUS_GROUPS_TAG, "Value": ",".join(previous)}])
-    ec2.modify_network_interface_attribute(NetworkInterfaceId=eni_id, Groups=[group_id])
+    ec2.modify_network_interface_attribute(NetworkInterfaceId=eni_id, Groups=[group["id"]])
 
 
 def _isolation_group(response: Response, ec2: Any, vpc_id: str) -> dict[str, str | None]:

@@ -42,7 +42,7 @@ KUBE: Callable[[Target], KubeApi] = KubernetesApi
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """The subcommands of this module under `python -m ops security`."""
-    commands: list[tuple[str, str, Callable[[argparse.ArgumentParser], None], Callable[..., None]]] = [
+    commands: list[tuple[str, str, Callable[[argparse.ArgumentParser], object], Callable[..., None]]] = [
         ("revoke-sessions", "deny every session of a role issued before now (AWSRevokeOlderSessions)",
          lambda p: p.add_argument("--role", required=True, help="IAM role name"), _revoke),
         ("disable-access", "remove a principal's EKS access entry from the stack's cluster",
@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace, body: Callable[..., None]) -> int:
     """Run one subcommand: its argument check first (nothing called yet), then the body with the stack's context."""
-    checks: dict[str, Callable[[], None]] = {
+    checks: dict[str, Callable[[], object]] = {
         "revoke-sessions": lambda: check_role_name(args.role),
         "disable-access": lambda: check_principal_arn(args.principal_arn),
         "quarantine-pod": lambda: quarantine.check_pod_names(args.namespace, args.pod),

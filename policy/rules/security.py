@@ -95,7 +95,7 @@ def _management_events_findings(props: Mapping[str, Any]) -> Iterable[str]:
         "CKV_AWS_36",
         "CKV_AWS_35",
         "CKV2_AWS_10",
-    ),  # fmt: skip
+    ),
     on_unknown="fail",
 )
 def cloudtrail_multi_region_validated(
@@ -117,10 +117,11 @@ def cloudtrail_multi_region_validated(
 
 
 def _trail_buckets(trail: PolicyResource, index: StackIndex) -> list[PolicyResource]:
-    """The stack's bucket the trail delivers to: the one its `s3BucketName` refers to (the data-event selectors
-    refer to other buckets, which the trail only watches)."""
+    """The stack's bucket the trail delivers to: the one its `s3BucketName` refers to (a property dependency, or
+    the same name), never the buckets its data-event selectors only watch. An unknown name raises (preview)."""
     linked = {d.urn for d in trail.property_dependencies.get("s3BucketName", [])}
-    return [bucket for bucket in index.by_type(*BUCKETS) if bucket.urn in linked]
+    name = trail.props.get("s3BucketName")
+    return [b for b in index.by_type(*BUCKETS) if b.urn in linked or (name and b.props.get("bucket") == name)]
 
 
 @stack_rule(
@@ -168,7 +169,8 @@ def cloudtrail_bucket_locked(
         if not modes or modes[0] is None:
             yield f"trail bucket {bucket.name} has no Object Lock default retention"
         elif modes[0] not in config["objectLockModes"]:
-            yield f"trail bucket {bucket.name} locks in {modes[0]} mode; allowed: {', '.join(config['objectLockModes'])}"
+            allowed = ", ".join(config["objectLockModes"])
+            yield f"trail bucket {bucket.name} locks in {modes[0]} mode; allowed: {allowed}"
 
 
 @stack_rule(
@@ -212,7 +214,7 @@ def guardduty_enabled(detector: PolicyResource | None, index: StackIndex, config
                 dig(c, "name"): dig(c, "status") for c in items(enabled[name].props.get("additionalConfigurations"))
             }
             if extra.get("EKS_ADDON_MANAGEMENT") != "ENABLED":
-                yield f"detector {detector.name} enables {name} without EKS_ADDON_MANAGEMENT: no agent runs on the nodes"
+                yield f"detector {detector.name} enables {name} without EKS_ADDON_MANAGEMENT: no agent on the nodes"
 
 
 @stack_rule(
