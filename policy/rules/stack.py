@@ -16,6 +16,7 @@ from .core import HIGH, MANDATORY_TAG_KEYS, MEDIUM, Param, StackIndex, mapping, 
 TAGGABLE_TYPES: frozenset[str] = frozenset(
     {
         "aws:acm/certificate:Certificate", "aws:backup/plan:Plan", "aws:backup/vault:Vault",
+        "aws:cloudtrail/trail:Trail", "aws:guardduty/detector:Detector",
         "aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/logGroup:LogGroup",
         "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:dynamodb/table:Table",
         "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "aws:ec2/eip:Eip", "aws:ec2/flowLog:FlowLog",
