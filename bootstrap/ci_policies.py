@@ -29,8 +29,9 @@ from lib.ci_names import PROJECT, deploy_role_name, ecr_repository_name, preview
 # IAM service prefixes of the regional AWS services the platform declares resources of (tests/test_bootstrap.py maps
 # every type in the dev, staging and prod plans onto these).
 PLATFORM_SERVICES: tuple[str, ...] = (
-    "acm", "autoscaling", "backup", "backup-storage", "cloudwatch", "ec2", "ecr", "eks", "elasticloadbalancing",
-    "events", "kms", "logs", "pi", "rds", "scheduler", "secretsmanager", "sns", "sqs", "ssm", "wafv2",
+    "acm", "autoscaling", "backup", "backup-storage", "cloudtrail", "cloudwatch", "dynamodb", "ec2", "ecr", "eks",
+    "elasticloadbalancing", "events", "guardduty", "inspector2", "kms", "lambda", "logs", "pi", "rds", "scheduler",
+    "secretsmanager", "securityhub", "sns", "sqs", "ssm", "wafv2",
 )  # fmt: skip
 # IAM service prefixes of the global services the platform declares resources of (Route 53 records and health
 # checks, budgets, Cost Explorer's anomaly monitors and cost-allocation tags): their requests carry us-east-1 as
@@ -40,6 +41,8 @@ GLOBAL_SERVICES: tuple[str, ...] = ("budgets", "ce", "route53")
 SERVICE_LINKED_ROLES: tuple[str, ...] = (
     "autoscaling.amazonaws.com", "backup.amazonaws.com", "eks.amazonaws.com", "eks-nodegroup.amazonaws.com",
     "elasticloadbalancing.amazonaws.com", "rds.amazonaws.com", "spot.amazonaws.com",
+    "guardduty.amazonaws.com", "malware-protection.guardduty.amazonaws.com", "securityhub.amazonaws.com",
+    "inspector2.amazonaws.com",
 )  # fmt: skip
 # What a refresh or preview reads, service by service: configuration, never data (no s3:GetObject of the
 # platform's buckets, no logs:GetLogEvents, no secret values outside the stack's own prefix).

@@ -20,7 +20,8 @@ from config import PROJECT, IdentityConfig
 from lib.aws import AwsContext
 from lib.iam import KEY_USE_ACTIONS, irsa_trust_policy, policy_document, service_trust_policy
 
-KeyPurpose = Literal["eks", "database", "storage", "logs", "backup", "alerts"]
+KeyPurpose = Literal["eks", "database", "storage", "logs", "backup", "alerts", "audit"]
+# Every stack's keys; `audit` only exists in the stack that owns the account's CloudTrail trail.
 KEY_PURPOSES: tuple[KeyPurpose, ...] = ("eks", "database", "storage", "logs", "backup", "alerts")
 KEY_DESCRIPTIONS: dict[KeyPurpose, str] = {
     "eks": "EKS Kubernetes secrets envelope encryption",
@@ -29,6 +30,7 @@ KEY_DESCRIPTIONS: dict[KeyPurpose, str] = {
     "logs": "CloudWatch Logs log groups (flow logs, control plane, database logs)",
     "backup": "AWS Backup vaults and recovery points",
     "alerts": "SNS topics of the CloudWatch alarms and EventBridge alerts",
+    "audit": "CloudTrail log files and their bucket",
 }
 # The services that publish to the alert topics themselves: CloudWatch alarms, EventBridge rules (backup job
 # failures), AWS Budgets and Cost Anomaly Detection (cost alerts).
@@ -41,17 +43,20 @@ class IdentityArgs:
 
     config: the `ai-platform:identity` section (deletion window).
     aws: account, partition and region, for principals in key policies.
+    audit_trail_arn: the ARN the account's CloudTrail trail will have, when this stack owns it: adds the `audit`
+        key, which only that trail may encrypt with. Default None (no audit key).
     """
 
     config: IdentityConfig
     aws: AwsContext
+    audit_trail_arn: str | None = None
 
 
-def key_policy(purpose: KeyPurpose, aws_ctx: AwsContext) -> dict[str, Any]:
+def key_policy(purpose: KeyPurpose, aws_ctx: AwsContext, trail_arn: str | None = None) -> dict[str, Any]:
     """Key policy: the account (through IAM) administers and uses the key; CloudWatch Logs may use the logs key,
     but only for this account's log groups in this region (encryption-context condition); CloudWatch alarms and
     EventBridge may create and read data keys of the alerts key (publishing to its encrypted topics), on behalf of
-    this account only."""
+    this account only; CloudTrail may encrypt with the audit key for the one trail `trail_arn` only."""
     statements: list[dict[str, Any]] = [
         {
             "Sid": "AccountAdministersThroughIam",
@@ -98,7 +103,43 @@ def key_policy(purpose: KeyPurpose, aws_ctx: AwsContext) -> dict[str, Any]:
                 "Condition": {"StringEquals": {"aws:SourceAccount": aws_ctx.account_id}},
             }
         )
+    if purpose == "audit":
+        if trail_arn is None:
+            raise ValueError("the audit key's policy names the trail that may use it: pass trail_arn")
+        statements += cloudtrail_key_statements(aws_ctx, trail_arn)
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def cloudtrail_key_statements(aws_ctx: AwsContext, trail_arn: str) -> list[dict[str, Any]]:
+    """CloudTrail's part of a trail key's policy, as AWS documents it ("Configure AWS KMS key policies for
+    CloudTrail"): the trail may generate data keys only when the request comes from that trail (`aws:SourceArn`) and
+    the encryption context names a trail of this account; it may describe the key for that trail. Reading the log
+    files goes through IAM (the account statement), not through a `Principal: *` grant."""
+    source = {"aws:SourceArn": trail_arn}
+    return [
+        {
+            "Sid": "CloudTrailEncryptsThisTrailsLogs",
+            "Effect": "Allow",
+            "Principal": {"Service": aws_ctx.service_principal("cloudtrail")},
+            "Action": "kms:GenerateDataKey*",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": source,
+                "StringLike": {
+                    "kms:EncryptionContext:aws:cloudtrail:arn": f"arn:{aws_ctx.partition}:cloudtrail:*:"
+                    f"{aws_ctx.account_id}:trail/*"
+                },
+            },
+        },
+        {
+            "Sid": "CloudTrailDescribesKey",
+            "Effect": "Allow",
+            "Principal": {"Service": aws_ctx.service_principal("cloudtrail")},
+            "Action": "kms:DescribeKey",
+            "Resource": "*",
+            "Condition": {"StringEquals": source},
+        },
+    ]
 
 
 class Identity(PlatformComponent):
@@ -109,7 +150,8 @@ class Identity(PlatformComponent):
     def __init__(self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(name, opts)
         self.keys: dict[KeyPurpose, aws.kms.Key] = {}
-        for purpose in KEY_PURPOSES:
+        purposes: tuple[KeyPurpose, ...] = (*KEY_PURPOSES, "audit") if args.audit_trail_arn else KEY_PURPOSES
+        for purpose in purposes:
             key = aws.kms.Key(
                 f"{name}-{purpose}-key",
                 description=f"{name}: {KEY_DESCRIPTIONS[purpose]}",
@@ -117,7 +159,7 @@ class Identity(PlatformComponent):
                 rotation_period_in_days=365,
                 deletion_window_in_days=args.config.kms_deletion_window_days,
                 bypass_policy_lockout_safety_check=False,
-                policy=json.dumps(key_policy(purpose, args.aws)),
+                policy=json.dumps(key_policy(purpose, args.aws, args.audit_trail_arn)),
                 opts=self.child_opts(protect=True),
             )
             aws.kms.Alias(

@@ -35,6 +35,14 @@ from components.observability import Observability, ObservabilityArgs
 from components.observability.alarm_catalog import DatabaseFacts
 from components.observability.alarms import Alarms, AlarmsArgs, ApiWatch
 from components.operations import CostAlertTopics, Operations, OperationsArgs, cost_allocation_tag_keys
+from components.security import (
+    AuditTrail,
+    AuditTrailArgs,
+    ThreatDetection,
+    ThreatDetectionArgs,
+    audit_bucket_arn,
+    trail_arn,
+)
 from components.storage import Storage, StorageArgs
 from config import PROJECT, StackConfig, StackConfigError
 from lib.aws import AwsContext
@@ -103,6 +111,9 @@ class Platform(PlatformComponent):
         self.aws_provider = aws.Provider(f"{name}-aws", region=config.region, opts=self.child_opts())
         self.aws_ctx = lookup_aws_context(config.region, self.aws_provider)
         self.cluster_name = f"{PROJECT}-{config.stack}"
+        # The stack owning the account's security services also owns the trail: its key and its bucket's access
+        # logs are prepared by the identity and storage layers, before the trail exists.
+        self.owns_account_security = config.security.manage_account_security
 
         self._foundation(name, config, availability_zones)
         self._observability(name, config)
@@ -112,13 +123,20 @@ class Platform(PlatformComponent):
         self._entry(name, config)
         self._alarms(name, config)
         self._operations(name, config)
+        self._security(name, config)
 
         self.register_outputs(self.exports())
 
     def _foundation(self, name: str, config: StackConfig, availability_zones: tuple[str, ...]) -> None:
         """Keys, the network, the EKS cluster with its Kubernetes provider, and the cluster's add-ons."""
         self.identity = Identity(
-            f"{name}-identity", IdentityArgs(config=config.identity, aws=self.aws_ctx), self._aws_opts()
+            f"{name}-identity",
+            IdentityArgs(
+                config=config.identity,
+                aws=self.aws_ctx,
+                audit_trail_arn=trail_arn(config.stack, self.aws_ctx) if self.owns_account_security else None,
+            ),
+            self._aws_opts(),
         )
 
         self.network = Network(
@@ -218,6 +236,9 @@ class Platform(PlatformComponent):
                 kms_key_arn=self.identity.key_arns["storage"],
                 bucket_name_prefix=f"{PROJECT}-{config.stack}",
                 aws=self.aws_ctx,
+                log_source_bucket_arns=(
+                    (audit_bucket_arn(config.stack, self.aws_ctx),) if self.owns_account_security else ()
+                ),
             ),
             self._aws_opts(),
         )
@@ -467,6 +488,42 @@ class Platform(PlatformComponent):
             self._aws_opts(),
         )
 
+    def _security(self, name: str, config: StackConfig) -> None:
+        """The account's audit trail and threat detection, only in the stack that owns them
+        (`security.manage_account_security`); findings go to the alert topics (config requires observability)."""
+        self.audit_trail: AuditTrail | None = None
+        self.threat_detection: ThreatDetection | None = None
+        if not self.owns_account_security or self.alarms is None:
+            return
+        security = config.security
+        self.audit_trail = AuditTrail(
+            f"{name}-audit",
+            AuditTrailArgs(
+                config=security.cloudtrail,
+                stack=config.stack,
+                aws=self.aws_ctx,
+                audit_kms_key_arn=self.identity.key_arns["audit"],
+                logs_kms_key_arn=self.identity.key_arns["logs"],
+                logs_bucket_name=self.storage.logs_bucket_name,
+                data_bucket_arns=self.storage.data_bucket_arns,
+            ),
+            # The logs bucket's policy must admit the trail bucket's access logs first.
+            self.child_opts(providers={"aws": self.aws_provider}, depends_on=[self.storage]),
+        )
+        self.threat_detection = ThreatDetection(
+            f"{name}-detection",
+            ThreatDetectionArgs(
+                guardduty=security.guardduty,
+                security_hub=security.security_hub,
+                inspector=security.inspector,
+                stack=config.stack,
+                aws=self.aws_ctx,
+                topic_arns=self.alarms.topic_arns,
+            ),
+            # The alert topics' policies admit this stack's EventBridge rules before a finding is delivered.
+            self.child_opts(providers={"aws": self.aws_provider}, depends_on=[self.alarms]),
+        )
+
     def _aws_opts(self) -> pulumi.ResourceOptions:
         """Options of a component that only declares AWS resources: a child on the primary region's provider."""
         return self.child_opts(providers={"aws": self.aws_provider})
@@ -492,6 +549,18 @@ class Platform(PlatformComponent):
             **self._data_exports(),
             **self._dns_exports(),
             **self._ai_api_exports(),
+            **self._security_exports(),
+        }
+
+    def _security_exports(self) -> dict[str, pulumi.Input[object]]:
+        """The account's trail and detector, null in a stack that does not own them."""
+        trail, detection = self.audit_trail, self.threat_detection
+        return {
+            "audit_trail_arn": trail.trail_arn if trail else None,
+            "audit_bucket_name": trail.bucket_name if trail else None,
+            "audit_log_group_name": trail.log_group_name if trail else None,
+            "guardduty_detector_id": detection.detector_id if detection else None,
+            "securityhub_standards_arns": detection.standards_arns if detection else None,
         }
 
     def _dns_exports(self) -> dict[str, pulumi.Input[object]]:
@@ -549,6 +618,7 @@ class Platform(PlatformComponent):
 # the zone only with `ai-platform:dns`.
 API_ONLY = "Only with `ai-platform:api`: "
 DNS_ONLY = "Only with `ai-platform:dns`: "
+OWNER_ONLY = "Null unless `ai-platform:security.manage_account_security`: "
 OUTPUTS: dict[str, str] = {
     "budget_name": "The stack's monthly AWS Budget (`ai-platform:cost`): actual and forecast alerts go to the alert "
     "topics.",
@@ -562,7 +632,8 @@ OUTPUTS: dict[str, str] = {
     "public_subnet_ids": "Public subnets, one per AZ (load balancers, NAT gateways).",
     "private_subnet_ids": "Private (workload) subnets, one per AZ: EKS nodes and pods.",
     "database_subnet_ids": "Database subnets, one per AZ, without a route to the internet.",
-    "kms_key_arns": "Customer-managed KMS key ARN per purpose (eks, database, storage, logs, backup, alerts).",
+    "kms_key_arns": "Customer-managed KMS key ARN per purpose (eks, database, storage, logs, backup, alerts; "
+    "audit in the stack owning the account's trail).",
     "cluster_name": "Name of the EKS cluster (`ai-platform-<stack>`).",
     "cluster_endpoint": "Kubernetes API endpoint of the cluster (private unless the public endpoint is on).",
     "kubernetes_version": "Kubernetes version of the control plane.",
@@ -603,6 +674,11 @@ OUTPUTS: dict[str, str] = {
     "`api.certificate_arn`.",
     "ai_api_load_balancer_hostname": API_ONLY + "DNS name of the ALB the load balancer controller created (what "
     "the ai-api record points at).",
+    "audit_trail_arn": OWNER_ONLY + "the account's multi-region CloudTrail trail.",
+    "audit_bucket_name": OWNER_ONLY + "the trail's Object-Locked bucket (log files under `AWSLogs/<account>/`).",
+    "audit_log_group_name": OWNER_ONLY + "the trail's CloudWatch Logs copy, for Logs Insights queries.",
+    "guardduty_detector_id": OWNER_ONLY + "the account's GuardDuty detector in the stack's region.",
+    "securityhub_standards_arns": OWNER_ONLY + "the Security Hub standards enabled (FSBP, CIS).",
 }
 
 

@@ -281,12 +281,15 @@ class StorageArgs:
     kms_key_arn: the platform's storage key; encrypts every bucket but `logs` (SSE-KMS, bucket keys).
     bucket_name_prefix: first part of every bucket name, e.g. `ai-platform-prod`.
     aws: account/partition/region, for names, ARNs and service principals.
+    log_source_bucket_arns: other buckets (the CloudTrail bucket) whose access logs the logs bucket accepts under
+        `s3/`. Default: none.
     """
 
     config: StorageConfig
     kms_key_arn: pulumi.Input[str]
     bucket_name_prefix: str
     aws: AwsContext
+    log_source_bucket_arns: tuple[str, ...] = ()
 
 
 class Storage(PlatformComponent):
@@ -306,7 +309,7 @@ class Storage(PlatformComponent):
             locked = key == "exports" and config.exports_object_lock
             statements = bucket_transport_statements(arns[key])
             if key == "logs":
-                sources = [arn for source, arn in arns.items() if source != "logs"]
+                sources = [arn for source, arn in arns.items() if source != "logs"] + list(args.log_source_bucket_arns)
                 statements = log_delivery_statements(arns[key], sources, aws_ctx) + statements
             secured = secure_bucket(
                 f"{name}-{key}",

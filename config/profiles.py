@@ -57,6 +57,13 @@ DEV: dict[str, Any] = {
         "logs": {"retention_days": 30},
         "traces": {"sampling_ratio": 1.0},
     },
+    # Same account as prod in the shipped stack files: prod owns the account's trail, detector and hub. A dev account
+    # of its own sets manage_account_security true in its stack file and gets a cheaper, shorter-kept trail.
+    "security": {
+        "manage_account_security": False,
+        "cloudtrail": {"object_lock_mode": "GOVERNANCE", "object_lock_days": 30, "expiration_days": 180,
+                       "log_retention_days": 30},
+    },
     # No second region: a lost region is rebuilt from the primary's own backups (README "Disaster recovery").
     "dr": {"strategy": "none"},
     # Nodes may be replaced any time; the budget is dev's idle floor (README "Cost") with room for workload nodes.
@@ -99,6 +106,12 @@ STAGING: dict[str, Any] = {
         "grafana": {"replicas": 1},
         "logs": {"retention_days": 90},
         "traces": {"sampling_ratio": 0.2},
+    },
+    # Same account as prod (see dev).
+    "security": {
+        "manage_account_security": False,
+        "cloudtrail": {"object_lock_mode": "GOVERNANCE", "object_lock_days": 90, "expiration_days": 400,
+                       "log_retention_days": 90},
     },
     # Data and recovery points copied to the DR region; nothing running there.
     "dr": {"strategy": "backup-restore", "copy_retention_days": 14},

@@ -98,6 +98,13 @@ class StackConfig(Section):
             )
         self._check_dr()
         self._check_windows()
+        if self.security.manage_account_security and not self.observability.enabled:
+            # GuardDuty and Security Hub findings are routed to the alert topics the observability section creates.
+            raise FieldError(
+                "security.manage_account_security",
+                "the account's findings are routed to the alert topics but ai-platform:observability.enabled is "
+                "false; allowed: false, or enable observability",
+            )
         if self.api is not None:
             self._check_api(self.api)
         return self

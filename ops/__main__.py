@@ -11,9 +11,9 @@ import os
 import sys
 
 from config import StackConfigError
-from ops import cost, db, docs, dr, gate, image, plan, scan, smoke
+from ops import cost, db, docs, dr, gate, image, plan, scan, security, smoke
 
-COMMANDS = (plan, gate, docs, cost, scan, image, smoke, db, dr)
+COMMANDS = (plan, gate, docs, cost, scan, image, smoke, db, dr, security)
 
 
 def main(argv: list[str] | None = None) -> int:

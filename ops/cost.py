@@ -82,6 +82,14 @@ USAGE_BASED = {
     "aws:scheduler/schedule:Schedule": "EventBridge Scheduler invocations ($1.00 per million after 14 million free)",
     "aws:route53/record:Record": "DNS queries per million (alias queries to an ALB are free)",
     "aws:s3/bucketReplicationConfig:BucketReplicationConfig": "cross-region replication transfer per GB",
+    "aws:cloudtrail/trail:Trail": "the account's first copy of management events is free; S3 data events per "
+    "100,000 events",
+    "aws:guardduty/detector:Detector": "GuardDuty per GB of CloudTrail events, VPC flow and DNS logs analysed",
+    "aws:guardduty/detectorFeature:DetectorFeature": "each protection plan per its usage (EKS audit events, vCPU "
+    "monitored, RDS logins, S3 events, GB scanned)",
+    "aws:securityhub/account:Account": "Security Hub finding ingestions",
+    "aws:securityhub/standardsSubscription:StandardsSubscription": "Security Hub per security check run",
+    "aws:inspector2/enabler:Enabler": "Inspector per image scanned and per instance monitored",
 }
 
 

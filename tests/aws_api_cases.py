@@ -41,6 +41,36 @@ AWS_API_CASES: dict[str, tuple[Any, Any, str, Any]] = {
         "period 90: does not have the documented form; allowed: 10, 20, 30 or a multiple of 60 seconds",
         ("aws:cloudwatch/metricAlarm:MetricAlarm", {"name": US, "period": UN}),
     ),
+    "aws-api-cloudtrail": (
+        ("aws:cloudtrail/trail:Trail", {"name": "ai-platform-prod-audit"}),
+        ("aws:cloudtrail/trail:Trail", {"name": "ai-platform--audit"}),
+        "no two of ._- adjacent",
+        ("aws:cloudtrail/trail:Trail", {"name": US}),
+    ),
+    "aws-api-guardduty": (
+        ("aws:guardduty/detectorFeature:DetectorFeature", {"name": "EKS_RUNTIME_MONITORING", "status": "ENABLED"}),
+        ("aws:guardduty/detectorFeature:DetectorFeature", {"name": "EKS_RUNTIME", "status": "ENABLED"}),
+        "not one of S3_DATA_EVENTS",
+        ("aws:guardduty/detectorFeature:DetectorFeature", {"name": US, "status": US}),
+    ),
+    "aws-api-inspector2": (
+        ("aws:inspector2/enabler:Enabler", {"accountIds": ["123456789012"], "resourceTypes": ["ECR", "EC2"]}),
+        ("aws:inspector2/enabler:Enabler", {"accountIds": ["123456789012"], "resourceTypes": ["ECR_IMAGES"]}),
+        "not one of EC2, ECR",
+        ("aws:inspector2/enabler:Enabler", {"accountIds": [US], "resourceTypes": [US]}),
+    ),
+    "aws-api-securityhub": (
+        (
+            "aws:securityhub/standardsSubscription:StandardsSubscription",
+            {"standardsArn": "arn:aws:securityhub:us-east-1::standards/cis-aws-foundations-benchmark/v/3.0.0"},
+        ),
+        (
+            "aws:securityhub/standardsSubscription:StandardsSubscription",
+            {"standardsArn": "arn:aws:securityhub:::standards/cis-aws-foundations-benchmark/v/3.0.0"},
+        ),
+        "does not have the documented form",
+        ("aws:securityhub/standardsSubscription:StandardsSubscription", {"standardsArn": US}),
+    ),
     "aws-api-ec2": (
         (SG, {"description": "HTTPS from the VPC", "ingress": [{"description": "HTTPS (443) from 10.0.0.0/16"}]}),
         (SG, {"description": "PostgreSQL \u2014 from the platform's nodes"}),

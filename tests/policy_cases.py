@@ -1251,3 +1251,6 @@ CASES.update(
         ),
     }
 )  # fmt: skip
+from tests.security_policy_cases import SECURITY_CASES  # noqa: E402 - the audit and detection rules, in their own file
+
+CASES.update({rule_id: Case(*case) for rule_id, case in SECURITY_CASES.items()})

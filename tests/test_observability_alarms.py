@@ -235,8 +235,14 @@ def test_a_stack_without_the_workload_or_observability() -> None:
     assert not {k for k in no_api if k.startswith(("alb-", "waf-", "acm-"))}
     assert "db-writer-cpu" in no_api
     # Without observability only the rolling strategy is allowed (canary/blue-green analyses query its Prometheus).
+    # Security findings are routed to the alert topics: a stack without them cannot own the account's detection.
     off = build_plan(
-        "prod", {"ai-platform:observability": {"enabled": False}, "ai-platform:api": {"strategy": "rolling"}}
+        "prod",
+        {
+            "ai-platform:observability": {"enabled": False},
+            "ai-platform:api": {"strategy": "rolling"},
+            "ai-platform:security": {"manage_account_security": False},
+        },
     )
     assert off.by_type(ALARM_TYPE) == []
     assert off.outputs["alert_topic_arns"] is None

@@ -27,7 +27,12 @@ COMPANIONS = {
 
 def buckets(plan: Plan) -> dict[str, RecordedResource]:
     """Bucket key (models, data, logs, exports) -> bucket resource."""
-    found = {b.inputs["tags"]["purpose"]: b for b in plan.by_type("aws:s3/bucket:Bucket")}
+    # The Storage component's buckets (the account's CloudTrail bucket, in the stack owning it, is not one of them).
+    found = {
+        b.inputs["tags"]["purpose"]: b
+        for b in plan.by_type("aws:s3/bucket:Bucket")
+        if "ai-platform:storage:Storage$" in b.urn
+    }
     assert set(found) == set(BUCKET_KEYS)
     return found
 
@@ -72,7 +77,7 @@ def test_logs_bucket_does_not_log_into_itself(plan_of, any_stack) -> None:
     logged again...), growing the bucket and the bill; the log-delivery bucket is exempt from access logging."""
     plan = plan_of(any_stack)
     logs = buckets(plan)["logs"]
-    loggings = plan.by_type(COMPANIONS["logging"])
+    loggings = [r for r in plan.by_type(COMPANIONS["logging"]) if "ai-platform:storage:Storage$" in r.urn]
     assert not [r for r in loggings if r.inputs.get("bucket") == logs.inputs["bucket"]]
     assert len(loggings) == len(buckets(plan)) - 1
 
@@ -126,8 +131,10 @@ def test_logs_bucket_accepts_s3_and_alb_log_delivery_only_for_this_account(plan_
     assert s3["Action"] == "s3:PutObject"
     assert s3["Resource"] == f"{arn}/s3/*"
     assert s3["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    # Its own buckets, and the account's CloudTrail bucket in the stack owning it (prod).
+    audit = "arn:aws:s3:::ai-platform-prod-audit-123456789012-us-east-1"
     assert sorted(s3["Condition"]["ArnLike"]["aws:SourceArn"]) == sorted(
-        f"arn:aws:s3:::{b.inputs['bucket']}" for key, b in buckets(plan).items() if key != "logs"
+        [f"arn:aws:s3:::{b.inputs['bucket']}" for key, b in buckets(plan).items() if key != "logs"] + [audit]
     )
     alb = statements["AlbAccessLogDelivery"]
     # us-east-1 predates August 2022: ELB delivers from its regional account.
@@ -170,7 +177,8 @@ def test_exports_bucket_has_object_lock_in_prod_only(plan_of) -> None:
     prod, dev = plan_of("prod"), plan_of("dev")
     exports = buckets(prod)["exports"]
     assert exports.inputs["objectLockEnabled"] is True
-    [lock] = prod.by_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
+    [lock] = [r for r in prod.by_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
+              if "ai-platform:storage:Storage$" in r.urn]  # fmt: skip
     assert lock.inputs["bucket"] == exports.inputs["bucket"]
     assert lock.inputs["rule"]["defaultRetention"] == {"mode": "GOVERNANCE", "days": 35}
     assert not dev.by_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")

@@ -25,6 +25,7 @@ from . import (  # noqa: F401 - each module registers its rules
     network,
     observability,
     operations,
+    security,
     stack,
     storage,
 )

@@ -343,10 +343,11 @@ class ApiRule(Rule):
 
 SERVICE_TITLES = {
     "acm": "ACM", "backup": "AWS Backup", "budgets": "AWS Budgets", "ce": "Cost Explorer",
-    "cloudwatch": "CloudWatch", "ec2": "EC2", "ecr": "ECR", "eks": "EKS", "events": "EventBridge", "iam": "IAM",
-    "kms": "KMS", "logs": "CloudWatch Logs", "rds": "RDS", "route53": "Route 53", "s3": "S3",
-    "scheduler": "EventBridge Scheduler", "secretsmanager": "Secrets Manager", "sns": "SNS", "sqs": "SQS",
-    "ssm": "SSM Parameter Store", "wafv2": "WAFv2",
+    "cloudtrail": "CloudTrail", "cloudwatch": "CloudWatch", "dynamodb": "DynamoDB", "ec2": "EC2", "ecr": "ECR",
+    "eks": "EKS", "events": "EventBridge", "guardduty": "GuardDuty", "iam": "IAM", "inspector2": "Inspector",
+    "kms": "KMS", "lambda": "Lambda", "logs": "CloudWatch Logs", "rds": "RDS", "route53": "Route 53", "s3": "S3",
+    "scheduler": "EventBridge Scheduler", "secretsmanager": "Secrets Manager", "securityhub": "Security Hub",
+    "sns": "SNS", "sqs": "SQS", "ssm": "SSM Parameter Store", "wafv2": "WAFv2",
 }  # fmt: skip
 
 

@@ -284,3 +284,14 @@ R53_QUERY_LOG_GROUP = Documented(
     "the ARN of a log group in us-east-1 (Route 53 delivers query logs there only)",
     pattern=r"arn:aws[a-z-]*:logs:us-east-1:[0-9]{12}:log-group:[^:]+(:\*)?",
 )
+TRAIL_NAME = Documented(
+    "https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_CreateTrail.html",
+    "3-128 of a-z, A-Z, 0-9 and ._-, starting and ending with a letter or digit, no two of ._- adjacent",
+    pattern=r"(?!.*[._-]{2})[A-Za-z0-9][A-Za-z0-9._-]{1,126}[A-Za-z0-9]",
+)
+SECURITYHUB_STANDARD = Documented(
+    "https://docs.aws.amazon.com/securityhub/latest/userguide/standards-reference.html",
+    "a standard's ARN: arn:<partition>:securityhub:<region>::standards/<name>/v/<version> (CIS 1.2.0: "
+    "arn:<partition>:securityhub:::ruleset/cis-aws-foundations-benchmark/v/1.2.0)",
+    pattern=r"arn:aws(-[a-z]+)*:securityhub:([a-z]{2}(-[a-z]+)+-\d::standards|::ruleset)/[a-z0-9-]+/v/\d+\.\d+\.\d+",
+)

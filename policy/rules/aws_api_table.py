@@ -56,6 +56,7 @@ from .aws_api_documented import (
     S3_RULE_ID,
     S3_TRANSITION_DAYS,
     SECRET_NAME,
+    SECURITYHUB_STANDARD,
     SG_NAME,
     SG_RULE_TEXT,
     SG_TEXT,
@@ -67,6 +68,7 @@ from .aws_api_documented import (
     SQS_SIZE,
     SQS_VISIBILITY,
     SQS_WAIT,
+    TRAIL_NAME,
     Documented,
 )
 
@@ -157,6 +159,42 @@ MAPPING: dict[str, tuple[ApiField, ...]] = {
     "aws:ec2/natGateway:NatGateway": _rows(
         "ec2 CreateNatGateway",
         "connectivityType ConnectivityType",
+    ),
+    "aws:cloudtrail/trail:Trail": _rows(
+        "cloudtrail CreateTrail",
+        ("name Name autoname", TRAIL_NAME),
+        "advancedEventSelectors[].name cloudtrail PutEventSelectors $.Name",
+        "advancedEventSelectors[].fieldSelectors[].field cloudtrail PutEventSelectors $.FieldSelectors[].Field",
+        "advancedEventSelectors[].fieldSelectors[].equals[] cloudtrail PutEventSelectors $.FieldSelectors[].Equals[]",
+        (
+            "advancedEventSelectors[].fieldSelectors[].startsWiths[] cloudtrail PutEventSelectors"
+            " $.FieldSelectors[].StartsWith[]"
+        ),
+        base="AdvancedEventSelectors[]",
+    ),
+    "aws:guardduty/detector:Detector": _rows(
+        "guardduty CreateDetector",
+        "findingPublishingFrequency FindingPublishingFrequency",
+    ),
+    "aws:guardduty/detectorFeature:DetectorFeature": _rows(
+        "guardduty UpdateDetector",
+        "name Features[].Name",
+        "status Features[].Status",
+        "additionalConfigurations[].name Features[].AdditionalConfiguration[].Name",
+        "additionalConfigurations[].status Features[].AdditionalConfiguration[].Status",
+    ),
+    "aws:securityhub/account:Account": _rows(
+        "securityhub EnableSecurityHub",
+        "controlFindingGenerator ControlFindingGenerator",
+    ),
+    "aws:securityhub/standardsSubscription:StandardsSubscription": _rows(
+        "securityhub BatchEnableStandards",
+        ("standardsArn StandardsSubscriptionRequests[].StandardsArn", SECURITYHUB_STANDARD),
+    ),
+    "aws:inspector2/enabler:Enabler": _rows(
+        "inspector2 Enable",
+        "accountIds[] accountIds[]",
+        "resourceTypes[] resourceTypes[]",
     ),
     "aws:cloudwatch/eventRule:EventRule": _rows(
         "events PutRule",

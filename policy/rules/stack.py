@@ -18,6 +18,7 @@ TAGGABLE_TYPES: frozenset[str] = frozenset(
         "aws:acm/certificate:Certificate", "aws:backup/plan:Plan", "aws:backup/vault:Vault",
         "aws:budgets/budget:Budget", "aws:costexplorer/anomalyMonitor:AnomalyMonitor",
         "aws:costexplorer/anomalySubscription:AnomalySubscription",
+        "aws:cloudtrail/trail:Trail", "aws:guardduty/detector:Detector",
         "aws:cloudwatch/eventRule:EventRule", "aws:cloudwatch/logGroup:LogGroup",
         "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:dynamodb/table:Table",
         "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "aws:ec2/eip:Eip", "aws:ec2/flowLog:FlowLog",
