@@ -22,6 +22,7 @@ from components.network import Network, NetworkArgs
 from components.observability import Observability, ObservabilityArgs
 from components.observability.alarm_catalog import DatabaseFacts
 from components.observability.alarms import Alarms, AlarmsArgs, ApiWatch
+from components.remediation import IpBlocking, IpBlockingArgs
 from components.storage import Storage, StorageArgs
 from config import PROJECT, StackConfig, StackConfigError
 from lib.aws import AwsContext
@@ -95,6 +96,7 @@ class Platform(PlatformComponent):
         self._observability(name, config)
         self._data_layer(name, config)
         self._workload(name, config)
+        self._remediation(name, config)
         self._alarms(name, config)
 
         self.register_outputs(self.exports())
@@ -310,6 +312,27 @@ class Platform(PlatformComponent):
                 self.child_opts(providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider}),
             )
 
+    def _remediation(self, name: str, config: StackConfig) -> None:
+        """Automated IP blocking at the ai-api's WAF, after the ai-api (it maintains the web ACL's blocklist): needs
+        the workload's edge, so a stack without `ai-platform:api` has none."""
+        self.ip_blocking: IpBlocking | None = None
+        if self.ai_api is not None and config.security.ip_blocking.enabled:
+            self.ip_blocking = IpBlocking(
+                f"{name}-ip-blocking",
+                IpBlockingArgs(
+                    config=config.security.ip_blocking,
+                    stack=config.stack,
+                    aws=self.aws_ctx,
+                    ip_set_arn=self.ai_api.blocklist_ip_set_arn,
+                    ip_set_id=self.ai_api.blocklist_ip_set_id,
+                    ip_set_name=self.ai_api.blocklist_ip_set_name,
+                    table_kms_key_arn=self.identity.key_arns["security"],
+                    alerts_kms_key_arn=self.identity.key_arns["alerts"],
+                    logs_kms_key_arn=self.identity.key_arns["logs"],
+                ),
+                self._aws_opts(),
+            )
+
     def _alarms(self, name: str, config: StackConfig) -> None:
         """CloudWatch alarms and a dashboard, last, from the outputs of what they watch; alerts go to an SNS topic
         per severity."""
@@ -402,6 +425,8 @@ class Platform(PlatformComponent):
             "ai_api_role_arn": self.ai_api.role_arn,
             "waf_web_acl_arn": self.ai_api.web_acl_arn,
             "waf_blocklist_ip_set_arn": self.ai_api.blocklist_ip_set_arn,
+            "ip_blocking_function_name": self.ip_blocking.function_name if self.ip_blocking else None,
+            "ip_blocking_table_name": self.ip_blocking.table_name if self.ip_blocking else None,
         }
 
 
@@ -417,7 +442,8 @@ OUTPUTS: dict[str, str] = {
     "public_subnet_ids": "Public subnets, one per AZ (load balancers, NAT gateways).",
     "private_subnet_ids": "Private (workload) subnets, one per AZ: EKS nodes and pods.",
     "database_subnet_ids": "Database subnets, one per AZ, without a route to the internet.",
-    "kms_key_arns": "Customer-managed KMS key ARN per purpose (eks, database, storage, logs, backup, alerts).",
+    "kms_key_arns": "Customer-managed KMS key ARN per purpose (eks, database, storage, logs, backup, alerts, "
+    "security).",
     "cluster_name": "Name of the EKS cluster (`ai-platform-<stack>`).",
     "cluster_endpoint": "Kubernetes API endpoint of the cluster (private unless the public endpoint is on).",
     "kubernetes_version": "Kubernetes version of the control plane.",
@@ -448,6 +474,10 @@ OUTPUTS: dict[str, str] = {
     "waf_web_acl_arn": API_ONLY + "WAF web ACL in front of the ALB.",
     "waf_blocklist_ip_set_arn": API_ONLY + "WAF IP set the security automation adds addresses to (deployments "
     "leave its list alone).",
+    "ip_blocking_function_name": API_ONLY + "Lambda that blocks GuardDuty findings' remote IPs at the WAF and expires "
+    "the blocks (`python -m ops security list-blocks`); null when `security.ip_blocking.enabled` is false.",
+    "ip_blocking_table_name": API_ONLY + "DynamoDB table recording the automation's blocks (who, why, until when); "
+    "null when IP blocking is disabled.",
 }
 
 

@@ -64,6 +64,10 @@ DEV: dict[str, Any] = {
         "ecr": {"keep_last_images": 20, "mutable_tag_filters": ["latest"], "protect": False},
         "load_balancer_deletion_protection": False,
     },
+    "security": {
+        "ip_blocking": {"log_retention_days": 30, "table_deletion_protection": False},
+        "rotation": {"log_retention_days": 30, "recovery_window_days": 7},
+    },
 }
 
 STAGING: dict[str, Any] = {

@@ -59,6 +59,8 @@ FREE = frozenset(
         "aws:secretsmanager/secretVersion:SecretVersion",
         "aws:secretsmanager/secretRotation:SecretRotation",
         "aws:ssm/parameter:Parameter",
+        "aws:lambda/permission:Permission",
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
     }
 )
 USAGE_BASED = {
@@ -69,6 +71,8 @@ USAGE_BASED = {
     "aws:sns/topic:Topic": "SNS publishes and deliveries",
     "aws:cloudwatch/eventRule:EventRule": "EventBridge events (AWS service events are free)",
     "aws:cloudwatch/eventTarget:EventTarget": "EventBridge deliveries",
+    "aws:lambda/function:Function": "Lambda requests and GB-seconds (a few runs an hour: within the free tier)",
+    "aws:dynamodb/table:Table": "DynamoDB on-demand requests, storage and PITR per GB (a few KB here)",
 }
 
 

@@ -203,6 +203,9 @@ class AiApi(PlatformComponent):
         self.repository_url = self.repository.repository_url
         self.web_acl_arn = self.web_acl.arn
         self.blocklist_ip_set_arn = self.blocklist.arn
+        # The IP-blocking automation updates the set by name and id (UpdateIPSet takes both).
+        self.blocklist_ip_set_id = self.blocklist.id
+        self.blocklist_ip_set_name = self.blocklist.name
         self.role_arn = self.role.arn
         self.url = f"https://{config.domain_name}"
         # What the CloudWatch alarms watch: the web ACL (WAF metrics name it), the ALB by its fixed name, the cert.
@@ -215,6 +218,8 @@ class AiApi(PlatformComponent):
                 "repository_url": self.repository_url,
                 "web_acl_arn": self.web_acl_arn,
                 "blocklist_ip_set_arn": self.blocklist_ip_set_arn,
+                "blocklist_ip_set_id": self.blocklist_ip_set_id,
+                "blocklist_ip_set_name": self.blocklist_ip_set_name,
                 "role_arn": self.role_arn,
                 "url": self.url,
                 "web_acl_name": self.web_acl_name,

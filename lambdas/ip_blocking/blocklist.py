@@ -45,6 +45,18 @@ _REFUSED = (
 )
 
 
+# Where a GuardDuty finding carries the remote party's address (finding format, `service.action`): the action type's
+# member, and inside it the path to `remoteIpDetails` (`*`: each element of a list; a port probe lists one entry per
+# probing address). The Lambda reads these, and the EventBridge rule (components/remediation) matches them.
+REMOTE_IP_PATHS: dict[str, tuple[str, ...]] = {
+    "networkConnectionAction": ("remoteIpDetails",),
+    "awsApiCallAction": ("remoteIpDetails",),
+    "portProbeAction": ("portProbeDetails", "*", "remoteIpDetails"),
+    "kubernetesApiCallAction": ("remoteIpDetails",),
+    "rdsLoginAttemptAction": ("remoteIpDetails",),
+}
+
+
 class BlockError(ValueError):
     """Input the blocklist refuses (not an IP, not a single public IPv4 host, bad duration); nothing was changed."""
 

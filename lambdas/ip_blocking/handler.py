@@ -17,16 +17,6 @@ import boto3
 
 from . import blocklist
 
-# Where a GuardDuty finding carries the remote party's address (finding format, `service.action`): the action type's
-# member, and inside it the path to `remoteIpDetails`. A port probe lists one entry per probing address.
-REMOTE_IP_PATHS: dict[str, tuple[str, ...]] = {
-    "networkConnectionAction": ("remoteIpDetails",),
-    "awsApiCallAction": ("remoteIpDetails",),
-    "portProbeAction": ("portProbeDetails", "*", "remoteIpDetails"),
-    "kubernetesApiCallAction": ("remoteIpDetails",),
-    "rdsLoginAttemptAction": ("remoteIpDetails",),
-}
-
 
 def _log(record: Mapping[str, Any]) -> None:
     print(json.dumps(record, sort_keys=True, default=str))
@@ -49,7 +39,7 @@ def remote_addresses(detail: Mapping[str, Any]) -> list[str]:
 
     action = (detail.get("service") or {}).get("action") or {}
     found: list[str] = []
-    for member, path in REMOTE_IP_PATHS.items():
+    for member, path in blocklist.REMOTE_IP_PATHS.items():
         for remote in walk(action.get(member), path):
             address = remote.get("ipAddressV4")
             if isinstance(address, str) and address not in found:

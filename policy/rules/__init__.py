@@ -24,6 +24,7 @@ from . import (  # noqa: F401 - each module registers its rules
     kubernetes_node,
     network,
     observability,
+    serverless,
     stack,
     storage,
 )

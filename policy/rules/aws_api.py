@@ -322,8 +322,9 @@ class ApiRule(Rule):
 
 
 SERVICE_TITLES = {
-    "backup": "AWS Backup", "cloudwatch": "CloudWatch", "ec2": "EC2", "ecr": "ECR", "eks": "EKS",
-    "events": "EventBridge", "iam": "IAM", "kms": "KMS", "logs": "CloudWatch Logs", "rds": "RDS", "s3": "S3",
+    "backup": "AWS Backup", "cloudwatch": "CloudWatch", "dynamodb": "DynamoDB", "ec2": "EC2", "ecr": "ECR",
+    "eks": "EKS", "events": "EventBridge", "iam": "IAM", "kms": "KMS", "lambda": "Lambda", "logs": "CloudWatch Logs",
+    "rds": "RDS", "s3": "S3",
     "secretsmanager": "Secrets Manager",
     "sns": "SNS", "sqs": "SQS", "ssm": "SSM Parameter Store", "wafv2": "WAFv2",
 }  # fmt: skip

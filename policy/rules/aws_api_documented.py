@@ -255,3 +255,17 @@ SNS_PROTOCOL = Documented(
     "one of " + ", ".join(SNS_PROTOCOLS),
     values=SNS_PROTOCOLS,
 )
+DYNAMODB_TABLE = Documented(
+    "https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateTable.html",
+    "3-255 of a-z, A-Z, 0-9 and _.-",
+    pattern=r"[a-zA-Z0-9_.-]{3,255}",
+)
+# The model allows 5400 s (durable functions); a standard function's timeout is at most 900 seconds.
+LAMBDA_TIMEOUT = Documented(
+    "https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html", "1 to 900 seconds", low=1, high=900
+)
+LAMBDA_NAME = Documented(
+    "https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html",
+    "1-64 of a-z, A-Z, 0-9, - and _ (a name, not an ARN)",
+    pattern=r"[a-zA-Z0-9_-]{1,64}",
+)
