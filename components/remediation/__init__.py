@@ -88,7 +88,7 @@ def function_statements(args: IpBlockingArgs, table_arn: pulumi.Input[str]) -> l
             "Effect": "Allow",
             "Action": ["wafv2:GetIPSet", "wafv2:UpdateIPSet"],
             "Resource": args.ip_set_arn,
-        },  # fmt: skip
+        },
         {
             "Sid": "RecordBlocks",
             "Effect": "Allow",

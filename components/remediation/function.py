@@ -97,7 +97,7 @@ def base_statements(
             "Effect": "Allow",
             "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
             "Resource": "*",
-        },  # fmt: skip
+        },
         {"Sid": "DeadLetter", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn},
         {
             "Sid": "EncryptDeadLettersThroughSqs",
@@ -195,7 +195,7 @@ def python_function(
             "log_group": log_group.name,
             "application_log_level": "INFO",
             "system_log_level": "WARN",
-        },  # fmt: skip
+        },
         opts=owner.child_opts(depends_on=[policy, log_group]),
     )
     aws.lambda_.FunctionEventInvokeConfig(
