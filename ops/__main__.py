@@ -11,9 +11,9 @@ import os
 import sys
 
 from config import StackConfigError
-from ops import cost, docs, gate, plan
+from ops import cost, docs, gate, plan, security
 
-COMMANDS = (plan, gate, docs, cost)
+COMMANDS = (plan, gate, docs, cost, security)
 
 
 def main(argv: list[str] | None = None) -> int:
