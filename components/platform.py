@@ -23,6 +23,7 @@ from components.observability import Observability, ObservabilityArgs
 from components.observability.alarm_catalog import DatabaseFacts
 from components.observability.alarms import Alarms, AlarmsArgs, ApiWatch
 from components.remediation import IpBlocking, IpBlockingArgs
+from components.remediation.rotation import ApplicationSecrets, ApplicationSecretsArgs
 from components.storage import Storage, StorageArgs
 from config import PROJECT, StackConfig, StackConfigError
 from lib.aws import AwsContext
@@ -255,7 +256,12 @@ class Platform(PlatformComponent):
                 config=config.backup,
                 kms_key_arn=self.identity.key_arns["backup"],
                 protected_resources={"database": self.database.cluster_arn, **self.storage.data_bucket_arns},
-                source_kms_key_arns=[self.identity.key_arns["storage"], self.identity.key_arns["database"]],
+                # The security key: the IP-blocking table joins the plan (components/remediation).
+                source_kms_key_arns=[
+                    self.identity.key_arns["storage"],
+                    self.identity.key_arns["database"],
+                    self.identity.key_arns["security"],
+                ],
                 aws=self.aws_ctx,
                 # Cross-region copies: set by the disaster-recovery work (a vault in the DR region).
                 copy_destination_vault_arn=None,
@@ -268,6 +274,21 @@ class Platform(PlatformComponent):
         buckets, the database and the observability stack. A stack without `ai-platform:api` runs the platform
         alone."""
         self.ai_api: AiApi | None = None
+        self.app_secrets: ApplicationSecrets | None = None
+        if config.api is not None and config.api.secrets:
+            self.app_secrets = ApplicationSecrets(
+                f"{name}-app-secrets",
+                ApplicationSecretsArgs(
+                    secrets=config.api.secrets,
+                    rotation=config.security.rotation,
+                    stack=config.stack,
+                    aws=self.aws_ctx,
+                    kms_key_arn=self.identity.key_arns["security"],
+                    alerts_kms_key_arn=self.identity.key_arns["alerts"],
+                    logs_kms_key_arn=self.identity.key_arns["logs"],
+                ),
+                self._aws_opts(),
+            )
         if config.api is not None:
             self.ai_api = AiApi(
                 f"{name}-ai-api",
@@ -308,6 +329,9 @@ class Platform(PlatformComponent):
                     prometheus_address=self.observability.prometheus_address if self.observability else None,
                     monitoring_namespace=self.observability.namespace if self.observability else None,
                     monitoring_ready=self.observability.monitoring_ready if self.observability else (),
+                    # Application secrets sync once the controller runs and each secret has its first value.
+                    cluster_secret_store_name=self.addons.cluster_secret_store_name,
+                    secrets_ready=[*self.addons.secrets_ready, *([self.app_secrets] if self.app_secrets else [])],
                 ),
                 self.child_opts(providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider}),
             )
@@ -329,6 +353,8 @@ class Platform(PlatformComponent):
                     table_kms_key_arn=self.identity.key_arns["security"],
                     alerts_kms_key_arn=self.identity.key_arns["alerts"],
                     logs_kms_key_arn=self.identity.key_arns["logs"],
+                    backup_plan_id=self.backup.plan_id,
+                    backup_role_arn=self.backup.role_arn,
                 ),
                 self._aws_opts(),
             )

@@ -34,6 +34,7 @@ from components.ai_api.names import (
     flags_path,
 )
 from components.ai_api.release import ROLLOUTS_API, ReleaseShape, analysis_template_spec
+from components.ai_api.secrets import SECRETS_DIR
 from components.base import PlatformComponent
 from components.identity import WorkloadRole, workload_role
 from lib.iam import decrypt_through_service
@@ -189,6 +190,8 @@ def settings(name: str, args: AiApiArgs, opts: pulumi.ResourceOptions) -> pulumi
         "FEATURE_FLAGS_SSM_PATH": flags_path(args.stack),
         **database_settings(args),
         **trace_settings(args.otlp_endpoint),
+        # Where the application secrets' files are (`secrets`): read a key when it is used, it may rotate.
+        **({"SECRETS_DIR": SECRETS_DIR} if args.config.secrets else {}),
     }
     k8s.core.v1.ConfigMap(
         f"{name}-settings",

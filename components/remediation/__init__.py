@@ -66,6 +66,8 @@ class IpBlockingArgs:
     table_kms_key_arn: key of the table (the platform's security key).
     alerts_kms_key_arn: key of the dead-letter queue (its policy lets EventBridge use it).
     logs_kms_key_arn: key of the function's log group.
+    backup_plan_id / backup_role_arn: the platform's AWS Backup plan and its role; the table joins the plan with a
+        selection of its own (the table is declared after the plan's own selection). None: no selection.
     """
 
     config: IpBlockingConfig
@@ -77,6 +79,8 @@ class IpBlockingArgs:
     table_kms_key_arn: pulumi.Input[str]
     alerts_kms_key_arn: pulumi.Input[str]
     logs_kms_key_arn: pulumi.Input[str]
+    backup_plan_id: pulumi.Input[str] | None = None
+    backup_role_arn: pulumi.Input[str] | None = None
 
 
 def function_statements(args: IpBlockingArgs, table_arn: pulumi.Input[str]) -> list[dict[str, Any]]:
@@ -127,6 +131,16 @@ class IpBlocking(PlatformComponent):
             deletion_protection_enabled=config.table_deletion_protection,
             opts=self.child_opts(protect=config.table_deletion_protection),
         )
+        if args.backup_plan_id is not None and args.backup_role_arn is not None:
+            # The record of which addresses are the automation's is state: backed up with the platform's plan.
+            aws.backup.Selection(
+                f"{name}-backup",
+                name=f"{args.stack}-ip-blocks"[:50],
+                plan_id=args.backup_plan_id,
+                iam_role_arn=args.backup_role_arn,
+                resources=[self.table.arn],
+                opts=self.child_opts(),
+            )
         self.finding_rule = aws.cloudwatch.EventRule(
             f"{name}-findings",
             name=f"{names.function}-findings",
