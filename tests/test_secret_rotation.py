@@ -3,6 +3,7 @@ key, idempotent retries and refused out-of-order steps."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Iterator
@@ -34,15 +35,14 @@ def new_secret(client: Any, length: int = 40) -> str:
     arn = client.create_secret(
         Name="ai-platform/dev/ai-api/inference-key", Tags=[{"Key": rotation.LENGTH_TAG, "Value": str(length)}]
     )["ARN"]
-    try:
+    # moto looks the function up in its own Lambda backend after recording the schedule, and fails there.
+    with contextlib.suppress(client.exceptions.ResourceNotFoundException):
         client.rotate_secret(
             SecretId=arn,
             RotationLambdaARN="arn:aws:lambda:us-east-1:123456789012:function:ai-platform-dev-secret-rotation",
             RotationRules={"AutomaticallyAfterDays": 30},
             RotateImmediately=False,
         )
-    except client.exceptions.ResourceNotFoundException:
-        pass  # moto looks the function up in its own Lambda backend, after recording the schedule
     return arn
 
 

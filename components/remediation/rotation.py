@@ -120,20 +120,20 @@ class ApplicationSecrets(PlatformComponent):
                 logs_key_arn=args.logs_kms_key_arn,
             ).function
             for secret_name in generated_names:
-                secret = self.secrets[secret_name]
+                stored = self.secrets[secret_name]
                 permission = aws.lambda_.Permission(
                     f"{name}-{secret_name}-invoke",
                     action="lambda:InvokeFunction",
                     function=function.name,
                     principal=args.aws.service_principal("secretsmanager"),
-                    source_arn=secret.arn,
+                    source_arn=stored.arn,
                     source_account=args.aws.account_id,
                     opts=self.child_opts(),
                 )
                 self.rotations.append(
                     aws.secretsmanager.SecretRotation(
                         f"{name}-{secret_name}-rotation",
-                        secret_id=secret.id,
+                        secret_id=stored.id,
                         rotation_lambda_arn=function.arn,
                         rotation_rules={"automatically_after_days": args.rotation.days, "duration": ROTATION_WINDOW},
                         rotate_immediately=True,  # the first value: nothing is ever set by hand or held in state
