@@ -180,3 +180,10 @@ def test_the_gate_passes_with_secrets(plan_of: Any) -> None:
     plan = plan_of("prod", SECRETS)
     result = evaluate(plan, "prod")
     assert not result.mandatory, result.mandatory
+
+
+def test_the_blocks_table_joins_the_backup_plan(plan_of: Any) -> None:
+    plan = plan_of("prod")
+    selection = plan.by_name("prod-ip-blocking-backup").inputs
+    assert selection["resources"] == ["arn:aws:dynamodb:us-east-1:123456789012:table/ai-platform-prod-ip-blocks"]
+    assert selection["iamRoleArn"] == plan.by_name("prod-backup-selection").inputs["iamRoleArn"]
