@@ -20,9 +20,9 @@ from config import PROJECT, IdentityConfig
 from lib.aws import AwsContext
 from lib.iam import KEY_USE_ACTIONS, irsa_trust_policy, policy_document, service_trust_policy
 
-KeyPurpose = Literal["eks", "database", "storage", "logs", "backup", "alerts", "audit"]
+KeyPurpose = Literal["eks", "database", "storage", "logs", "backup", "alerts", "security", "audit"]
 # Every stack's keys; `audit` only exists in the stack that owns the account's CloudTrail trail.
-KEY_PURPOSES: tuple[KeyPurpose, ...] = ("eks", "database", "storage", "logs", "backup", "alerts")
+KEY_PURPOSES: tuple[KeyPurpose, ...] = ("eks", "database", "storage", "logs", "backup", "alerts", "security")
 KEY_DESCRIPTIONS: dict[KeyPurpose, str] = {
     "eks": "EKS Kubernetes secrets envelope encryption",
     "database": "Aurora storage, Performance Insights and the master-user secret",
@@ -30,6 +30,7 @@ KEY_DESCRIPTIONS: dict[KeyPurpose, str] = {
     "logs": "CloudWatch Logs log groups (flow logs, control plane, database logs)",
     "backup": "AWS Backup vaults and recovery points",
     "alerts": "SNS topics of the CloudWatch alarms and EventBridge alerts",
+    "security": "Security automation state: the IP-blocking table and the ai-api's application secrets",
     "audit": "CloudTrail log files and their bucket",
 }
 # The services that publish to the alert topics themselves: CloudWatch alarms, EventBridge rules (backup job

@@ -35,6 +35,8 @@ from components.observability import Observability, ObservabilityArgs
 from components.observability.alarm_catalog import DatabaseFacts
 from components.observability.alarms import Alarms, AlarmsArgs, ApiWatch
 from components.operations import CostAlertTopics, Operations, OperationsArgs, cost_allocation_tag_keys
+from components.remediation import IpBlocking, IpBlockingArgs
+from components.remediation.rotation import ApplicationSecrets, ApplicationSecretsArgs
 from components.security import (
     AuditTrail,
     AuditTrailArgs,
@@ -121,6 +123,7 @@ class Platform(PlatformComponent):
         self._dns(name, config)
         self._workload(name, config)
         self._entry(name, config)
+        self._remediation(name, config)
         self._alarms(name, config)
         self._operations(name, config)
         self._security(name, config)
@@ -291,7 +294,12 @@ class Platform(PlatformComponent):
                 config=config.backup,
                 kms_key_arn=self.identity.key_arns["backup"],
                 protected_resources={"database": self.database.cluster_arn, **self.storage.data_bucket_arns},
-                source_kms_key_arns=[self.identity.key_arns["storage"], self.identity.key_arns["database"]],
+                # The security key: the IP-blocking table joins the plan (components/remediation).
+                source_kms_key_arns=[
+                    self.identity.key_arns["storage"],
+                    self.identity.key_arns["database"],
+                    self.identity.key_arns["security"],
+                ],
                 aws=self.aws_ctx,
                 # Cross-region copies: set by the disaster-recovery work (a vault in the DR region).
                 copy_destination_vault_arn=None,
@@ -354,6 +362,21 @@ class Platform(PlatformComponent):
         buckets, the database and the observability stack. A stack without `ai-platform:api` runs the platform
         alone."""
         self.ai_api: AiApi | None = None
+        self.app_secrets: ApplicationSecrets | None = None
+        if config.api is not None and config.api.secrets:
+            self.app_secrets = ApplicationSecrets(
+                f"{name}-app-secrets",
+                ApplicationSecretsArgs(
+                    secrets=config.api.secrets,
+                    rotation=config.security.rotation,
+                    stack=config.stack,
+                    aws=self.aws_ctx,
+                    kms_key_arn=self.identity.key_arns["security"],
+                    alerts_kms_key_arn=self.identity.key_arns["alerts"],
+                    logs_kms_key_arn=self.identity.key_arns["logs"],
+                ),
+                self._aws_opts(),
+            )
         if config.api is not None:
             self.ai_api = AiApi(
                 f"{name}-ai-api",
@@ -397,6 +420,9 @@ class Platform(PlatformComponent):
                     prometheus_address=self.observability.prometheus_address if self.observability else None,
                     monitoring_namespace=self.observability.namespace if self.observability else None,
                     monitoring_ready=self.observability.monitoring_ready if self.observability else (),
+                    # Application secrets sync once the controller runs and each secret has its first value.
+                    cluster_secret_store_name=self.addons.cluster_secret_store_name,
+                    secrets_ready=[*self.addons.secrets_ready, *([self.app_secrets] if self.app_secrets else [])],
                 ),
                 self.child_opts(providers={"aws": self.aws_provider, "kubernetes": self.k8s_provider}),
             )
@@ -431,6 +457,29 @@ class Platform(PlatformComponent):
             ),
             self._aws_opts(),
         )
+
+    def _remediation(self, name: str, config: StackConfig) -> None:
+        """Automated IP blocking at the ai-api's WAF, after the ai-api (it maintains the web ACL's blocklist): needs
+        the workload's edge, so a stack without `ai-platform:api` has none."""
+        self.ip_blocking: IpBlocking | None = None
+        if self.ai_api is not None and config.security.ip_blocking.enabled:
+            self.ip_blocking = IpBlocking(
+                f"{name}-ip-blocking",
+                IpBlockingArgs(
+                    config=config.security.ip_blocking,
+                    stack=config.stack,
+                    aws=self.aws_ctx,
+                    ip_set_arn=self.ai_api.blocklist_ip_set_arn,
+                    ip_set_id=self.ai_api.blocklist_ip_set_id,
+                    ip_set_name=self.ai_api.blocklist_ip_set_name,
+                    table_kms_key_arn=self.identity.key_arns["security"],
+                    alerts_kms_key_arn=self.identity.key_arns["alerts"],
+                    logs_kms_key_arn=self.identity.key_arns["logs"],
+                    backup_plan_id=self.backup.plan_id,
+                    backup_role_arn=self.backup.role_arn,
+                ),
+                self._aws_opts(),
+            )
 
     def _alarms(self, name: str, config: StackConfig) -> None:
         """CloudWatch alarms and a dashboard, last, from the outputs of what they watch; alerts go to an SNS topic
@@ -610,6 +659,8 @@ class Platform(PlatformComponent):
             "waf_blocklist_ip_set_arn": self.ai_api.blocklist_ip_set_arn,
             "ai_api_certificate_arn": self.ai_api.certificate_arn,
             "ai_api_load_balancer_hostname": self.ai_api.load_balancer_hostname,
+            "ip_blocking_function_name": self.ip_blocking.function_name if self.ip_blocking else None,
+            "ip_blocking_table_name": self.ip_blocking.table_name if self.ip_blocking else None,
         }
 
 
@@ -632,8 +683,8 @@ OUTPUTS: dict[str, str] = {
     "public_subnet_ids": "Public subnets, one per AZ (load balancers, NAT gateways).",
     "private_subnet_ids": "Private (workload) subnets, one per AZ: EKS nodes and pods.",
     "database_subnet_ids": "Database subnets, one per AZ, without a route to the internet.",
-    "kms_key_arns": "Customer-managed KMS key ARN per purpose (eks, database, storage, logs, backup, alerts; "
-    "audit in the stack owning the account's trail).",
+    "kms_key_arns": "Customer-managed KMS key ARN per purpose (eks, database, storage, logs, backup, alerts, "
+    "security; audit in the stack owning the account's trail).",
     "cluster_name": "Name of the EKS cluster (`ai-platform-<stack>`).",
     "cluster_endpoint": "Kubernetes API endpoint of the cluster (private unless the public endpoint is on).",
     "kubernetes_version": "Kubernetes version of the control plane.",
@@ -679,6 +730,10 @@ OUTPUTS: dict[str, str] = {
     "audit_log_group_name": OWNER_ONLY + "the trail's CloudWatch Logs copy, for Logs Insights queries.",
     "guardduty_detector_id": OWNER_ONLY + "the account's GuardDuty detector in the stack's region.",
     "securityhub_standards_arns": OWNER_ONLY + "the Security Hub standards enabled (FSBP, CIS).",
+    "ip_blocking_function_name": API_ONLY + "Lambda that blocks GuardDuty findings' remote IPs at the WAF and expires "
+    "the blocks (`python -m ops security list-blocks`); null when `security.ip_blocking.enabled` is false.",
+    "ip_blocking_table_name": API_ONLY + "DynamoDB table recording the automation's blocks (who, why, until when); "
+    "null when IP blocking is disabled.",
 }
 
 

@@ -316,6 +316,25 @@ class ApiMaintenanceConfig(Section):
         )
 
 
+class ApiSecretConfig(Section):
+    """One application secret of the ai-api: a Secrets Manager secret `ai-platform/<stack>/ai-api/<name>` (its value
+    never in config), synced by external-secrets and mounted read-only as files under `/var/run/secrets/ai-api/<name>/`.
+    """
+
+    name: str = Field(
+        pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+        description="Secret name (a DNS label): the Secrets Manager name's last part and the directory of its files.",
+    )
+    source: Literal["generated", "provider"] = Field(
+        "generated",
+        description="generated: a random API key the rotation Lambda creates and rotates every security.rotation.days "
+        "(files api_key and previous_api_key); provider: a third-party key an operator puts as JSON "
+        '{"api_key": ...} and rotates at the provider (README "Secret rotation").',
+    )
+    length: int = Field(48, ge=32, le=128, description="Characters of a generated key (letters and digits).")
+    description: str = Field("", max_length=200, description="What the secret is for (shown in Secrets Manager).")
+
+
 class ApiConfig(Section):
     """`ai-platform:api`: the ai-api workload, its release strategy, edge (ALB, TLS, WAF) and image.
 
@@ -393,6 +412,9 @@ class ApiConfig(Section):
     maintenance: ApiMaintenanceConfig = Field(
         default_factory=ApiMaintenanceConfig, description="The 503 response while `maintenance_mode` is on."
     )
+    secrets: tuple[ApiSecretConfig, ...] = Field(
+        (), description="Application secrets (names only; values live in Secrets Manager), mounted as files."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ApiConfig:
@@ -402,6 +424,10 @@ class ApiConfig(Section):
                 f"{self.pre_stop_sleep_seconds}s leaves no time to shut down within termination_grace_period_seconds "
                 f"{self.termination_grace_period_seconds}; allowed: less than the grace period",
             )
+        names = [secret.name for secret in self.secrets]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise FieldError("secrets", f"{', '.join(repeated)} named more than once; allowed: each name once")
         if not self.hpa.min_replicas <= self.replicas <= self.hpa.max_replicas:
             raise FieldError(
                 "replicas",

@@ -63,6 +63,8 @@ DEV: dict[str, Any] = {
         "manage_account_security": False,
         "cloudtrail": {"object_lock_mode": "GOVERNANCE", "object_lock_days": 30, "expiration_days": 180,
                        "log_retention_days": 30},
+        "ip_blocking": {"log_retention_days": 30, "table_deletion_protection": False},
+        "rotation": {"log_retention_days": 30, "recovery_window_days": 7},
     },
     # No second region: a lost region is rebuilt from the primary's own backups (README "Disaster recovery").
     "dr": {"strategy": "none"},

@@ -26,6 +26,15 @@ class IpBlockingConfig(Section):
 
     enabled: bool = Field(True, description="Block the remote IP of high-severity GuardDuty findings at the WAF.")
     block_hours: int = Field(24, ge=1, le=8760, description="How long an automatic block lasts before it expires.")
+    min_severity: float = Field(
+        7.0, ge=1.0, le=10.0,
+        description="Lowest GuardDuty severity that blocks (7.0: high and critical; medium starts at 4.0).",
+    )  # fmt: skip
+    log_retention_days: LogRetentionDays = Field(365, description="Retention of the blocking Lambda's log group.")
+    table_deletion_protection: bool = Field(
+        True,
+        description="Deletion protection on the table recording the blocks (which addresses are the automation's).",
+    )
 
 
 class RotationConfig(Section):
@@ -33,6 +42,10 @@ class RotationConfig(Section):
 
     enabled: bool = Field(True, description="Rotate the ai-api's application secrets on a schedule.")
     days: int = Field(30, ge=1, le=1000, description="Days between rotations (Secrets Manager accepts 1-1000).")
+    log_retention_days: LogRetentionDays = Field(365, description="Retention of the rotation Lambda's log group.")
+    recovery_window_days: int = Field(
+        30, ge=7, le=30, description="Days a deleted application secret can still be restored (Secrets Manager: 7-30)."
+    )
 
 
 class CloudTrailConfig(Section):

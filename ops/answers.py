@@ -160,6 +160,19 @@ OUTPUTS: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
         "id": f"{name}-id",
         "arn": f"arn:aws:wafv2:{region}:{MOCK_ACCOUNT_ID}:regional/ipset/{inputs.get('name', name)}/{name}-id",
     },
+    "aws:lambda/function:Function": lambda name, inputs, region: {
+        "arn": f"arn:aws:lambda:{region}:{MOCK_ACCOUNT_ID}:function:{inputs.get('name', name)}",
+    },
+    "aws:dynamodb/table:Table": lambda name, inputs, region: {
+        "arn": f"arn:aws:dynamodb:{region}:{MOCK_ACCOUNT_ID}:table/{inputs.get('name', name)}",
+    },
+    "aws:cloudwatch/eventRule:EventRule": lambda name, inputs, region: {
+        "arn": f"arn:aws:events:{region}:{MOCK_ACCOUNT_ID}:rule/{inputs.get('name', name)}",
+    },
+    # Secrets Manager appends 6 random characters to a secret's name in its ARN.
+    "aws:secretsmanager/secret:Secret": lambda name, inputs, region: {
+        "arn": f"arn:aws:secretsmanager:{region}:{MOCK_ACCOUNT_ID}:secret:{inputs.get('name', name)}-AbCdEf",
+    },
     "aws:cloudwatch/logGroup:LogGroup": lambda name, inputs, region: {
         "arn": f"arn:aws:logs:{region}:{MOCK_ACCOUNT_ID}:log-group:{inputs.get('name', name)}",
     },

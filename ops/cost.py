@@ -68,6 +68,8 @@ FREE = frozenset(
         "aws:acm/certificateValidation:CertificateValidation",
         "aws:route53/queryLog:QueryLog",
         "aws:cloudwatch/logResourcePolicy:LogResourcePolicy",
+        "aws:lambda/permission:Permission",
+        "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
     }
 )
 USAGE_BASED = {
@@ -90,6 +92,8 @@ USAGE_BASED = {
     "aws:securityhub/account:Account": "Security Hub finding ingestions",
     "aws:securityhub/standardsSubscription:StandardsSubscription": "Security Hub per security check run",
     "aws:inspector2/enabler:Enabler": "Inspector per image scanned and per instance monitored",
+    "aws:lambda/function:Function": "Lambda requests and GB-seconds (a few runs an hour: within the free tier)",
+    "aws:dynamodb/table:Table": "DynamoDB on-demand requests, storage and PITR per GB (a few KB here)",
 }
 
 

@@ -173,4 +173,24 @@ AWS_API_CASES: dict[str, tuple[Any, Any, str, Any]] = {
         "characters the API refuses: '()'",
         ("aws:wafv2/ipSet:IpSet", {"name": US, "description": US}),
     ),
+    "aws-api-lambda": (
+        (
+            "aws:lambda/function:Function",
+            {
+                "name": "ai-platform-prod-ip-blocking",
+                "runtime": "python3.12",
+                "timeout": 60,
+                "reservedConcurrentExecutions": 2,
+            },
+        ),
+        ("aws:lambda/function:Function", {"name": "ai-platform-prod-ip-blocking", "timeout": 1200}),
+        "timeout 1200: out of range; allowed: 1 to 900 seconds",
+        ("aws:lambda/function:Function", {"name": US, "timeout": UN}),
+    ),
+    "aws-api-dynamodb": (
+        ("aws:dynamodb/table:Table", {"name": "ai-platform-prod-ip-blocks", "billingMode": "PAY_PER_REQUEST"}),
+        ("aws:dynamodb/table:Table", {"name": "ai platform blocks", "billingMode": "PAY_PER_REQUEST"}),
+        "does not have the documented form; allowed: 3-255 of a-z, A-Z, 0-9 and _.-",
+        ("aws:dynamodb/table:Table", {"name": US}),
+    ),
 }

@@ -1254,3 +1254,74 @@ CASES.update(
 from tests.security_policy_cases import SECURITY_CASES  # noqa: E402 - the audit and detection rules, in their own file
 
 CASES.update({rule_id: Case(*case) for rule_id, case in SECURITY_CASES.items()})
+# --- serverless: Lambda functions, their EventBridge targets, DynamoDB tables ------------------------------------
+
+FUNCTION = "aws:lambda/function:Function"
+PERMISSION = "aws:lambda/permission:Permission"
+TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+TABLE = "aws:dynamodb/table:Table"
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:ai-platform-prod-ip-blocking"
+RULE_ARN = "arn:aws:events:us-east-1:123456789012:rule/ai-platform-prod-ip-blocking-findings"
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:ai-platform-prod-ip-blocking-dlq"
+INVOKE = {"action": "lambda:InvokeFunction", "function": "f"}
+CASES.update(
+    {
+        "lambda-not-public": Case(
+            (PERMISSION, {**INVOKE, "principal": "events.amazonaws.com", "sourceArn": RULE_ARN}),
+            (PERMISSION, {**INVOKE, "principal": "events.amazonaws.com"}),
+            "events.amazonaws.com may invoke the function on behalf of any account",
+            (PERMISSION, {**INVOKE, "principal": US}),
+            extra_good=((PERMISSION, {**INVOKE, "principal": "secretsmanager.amazonaws.com", "sourceAccount": "1"}),),
+        ),
+        "lambda-dead-letter": Case(
+            (FUNCTION, {"deadLetterConfig": {"targetArn": QUEUE_ARN}}),
+            (FUNCTION, {}),
+            "deadLetterConfig.targetArn is not set",
+            (FUNCTION, {"deadLetterConfig": {"targetArn": US}}),
+        ),
+        "lambda-tracing": Case(
+            (FUNCTION, {"tracingConfig": {"mode": "Active"}}),
+            (FUNCTION, {"tracingConfig": {"mode": "PassThrough"}}),
+            "tracingConfig.mode is PassThrough; allowed: Active",
+            (FUNCTION, {"tracingConfig": US}),
+        ),
+        "lambda-reserved-concurrency": Case(
+            (FUNCTION, {"reservedConcurrentExecutions": 2}),
+            (FUNCTION, {"reservedConcurrentExecutions": -1}),
+            "reservedConcurrentExecutions is -1; allowed: 1 or more",
+            (FUNCTION, {"reservedConcurrentExecutions": UN}),
+        ),
+        "events-lambda-target-retry-dlq": Case(
+            (
+                TARGET,
+                {
+                    "arn": FUNCTION_ARN,
+                    "deadLetterConfig": {"arn": QUEUE_ARN},
+                    "retryPolicy": {"maximumRetryAttempts": 8, "maximumEventAgeInSeconds": 21600},
+                },
+            ),
+            (TARGET, {"arn": FUNCTION_ARN, "retryPolicy": {"maximumRetryAttempts": 8}}),
+            "deadLetterConfig.arn is not set",
+            (TARGET, {"arn": US}),
+            extra_good=((TARGET, {"arn": "arn:aws:sns:us-east-1:123456789012:alerts"}),),
+        ),
+        "dynamodb-kms": Case(
+            (TABLE, {"serverSideEncryption": {"enabled": True, "kmsKeyArn": KEY_ARN}}),
+            (TABLE, {"serverSideEncryption": {"enabled": True}}),
+            "does not name a customer-managed key",
+            (TABLE, {"serverSideEncryption": {"enabled": True, "kmsKeyArn": US}}),
+        ),
+        "dynamodb-pitr": Case(
+            (TABLE, {"pointInTimeRecovery": {"enabled": True}}),
+            (TABLE, {}),
+            "pointInTimeRecovery is not enabled",
+            (TABLE, {"pointInTimeRecovery": {"enabled": UB}}),
+        ),
+        "dynamodb-deletion-protection": Case(
+            (TABLE, {"deletionProtectionEnabled": True}),
+            (TABLE, {"deletionProtectionEnabled": False}),
+            "one API call deletes the table",
+            (TABLE, {"deletionProtectionEnabled": UB}),
+        ),
+    }
+)

@@ -91,14 +91,14 @@ def test_vault_lock_is_compliance_in_prod_governance_in_staging_and_absent_in_de
 
 def test_selection_covers_the_aurora_cluster_and_the_data_buckets_but_not_logs(plan_of, any_stack) -> None:
     plan = plan_of(any_stack)
-    selection = the(plan, "aws:backup/selection:Selection")
+    selection = plan.by_name(f"{any_stack}-backup-selection")  # the IP-blocking table has a selection of its own
     cluster = the(plan, "aws:rds/cluster:Cluster")
     buckets = {b.inputs["tags"]["purpose"]: b.inputs["bucket"] for b in plan.by_type("aws:s3/bucket:Bucket")}
     expected = [f"arn:aws:rds:us-east-1:123456789012:cluster:{cluster.inputs['clusterIdentifier']}"] + [
         f"arn:aws:s3:::{buckets[key]}" for key in ("models", "data", "exports")
     ]
     assert selection.inputs["resources"] == expected
-    role = the(plan, "aws:backup/selection:Selection").inputs["iamRoleArn"]
+    role = selection.inputs["iamRoleArn"]
     assert role.endswith(f"role/{any_stack}-backup-role")
 
 
@@ -116,7 +116,7 @@ def test_service_role_has_the_backup_and_s3_managed_policies_and_key_use(plan_of
         "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore",
     }
     statements = json.loads(plan.by_name("prod-backup-role-kms").inputs["policy"])["Statement"]
-    keys = {KEY_ARN.format(f"prod-identity-{p}-key") for p in ("backup", "storage", "database")}
+    keys = {KEY_ARN.format(f"prod-identity-{p}-key") for p in ("backup", "storage", "database", "security")}
     assert all(set(s["Resource"]) == keys for s in statements)
     assert all("*" not in s["Action"] for s in statements)
     grant = next(s for s in statements if s["Action"] == "kms:CreateGrant")

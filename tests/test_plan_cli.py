@@ -65,7 +65,7 @@ def test_plan_preview_records_unknowns_and_passes_the_gate(tmp_path: Path) -> No
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
     """A copy of the project's program files, so a broken stack file never touches the real ones."""
-    for item in ("Pulumi.yaml", "__main__.py", "components", "config", "lib", "ops", "policy", "db"):
+    for item in ("Pulumi.yaml", "__main__.py", "components", "config", "lambdas", "lib", "ops", "policy", "db"):
         source = PROJECT_DIR / item
         if source.is_dir():
             shutil.copytree(source, tmp_path / item, ignore=shutil.ignore_patterns("__pycache__"))

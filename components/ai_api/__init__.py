@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components.ai_api import edge, guards, registry, workload
+from components.ai_api import edge, guards, registry, secrets, workload
 from components.ai_api.names import SETTINGS_CONFIG_MAP
 from components.ai_api.release import pod_template, release_shape
 from components.base import PlatformComponent
@@ -88,6 +88,9 @@ class AiApiArgs:
     schema_ready: the schema migrations; only the pods wait for them (nothing else reads the schema).
     monitoring_ready: the metrics stack (ServiceMonitor CRD, operator): when set, the pods get a ServiceMonitor
         that waits for it; empty (observability off), none is declared.
+    cluster_secret_store_name: the external-secrets store reading `ai-platform/<stack>/` (None: no secrets synced).
+    secrets_ready: what the application secrets' ExternalSecrets wait for: the external-secrets add-on and the
+        secrets themselves with their first value (`ApplicationSecrets`).
     """
 
     config: ApiConfig
@@ -122,6 +125,8 @@ class AiApiArgs:
     vpa_ready: Sequence[pulumi.Resource] = ()
     schema_ready: Sequence[pulumi.Resource] = ()
     monitoring_ready: Sequence[pulumi.Resource] = ()
+    cluster_secret_store_name: str | None = None
+    secrets_ready: Sequence[pulumi.Resource] = ()
 
 
 class AiApi(PlatformComponent):
@@ -164,6 +169,14 @@ class AiApi(PlatformComponent):
 
         self.role = workload.identity(self, name, args, in_namespace)
         config_hash = workload.settings(name, args, in_namespace)
+        # Application secrets as files (`secrets`): the pods wait for their ExternalSecrets (the Secrets exist).
+        app_secrets = (
+            secrets.external_secrets(
+                name, config, args.stack, args.cluster_secret_store_name, after(args.secrets_ready)
+            )
+            if args.cluster_secret_store_name
+            else []
+        )
 
         # The pods, released as `config.strategy` says; they start only once the schema is migrated and there are
         # nodes (and the ALB readiness-gate webhook) for them.
@@ -173,8 +186,8 @@ class AiApi(PlatformComponent):
             name,
             args,
             shape,
-            pod_template(config, image, SETTINGS_CONFIG_MAP, config_hash),
-            opts=after(args.schema_ready, args.capacity_ready, args.load_balancer_ready, rollouts),
+            secrets.mount(pod_template(config, image, SETTINGS_CONFIG_MAP, config_hash), config),
+            opts=after(args.schema_ready, args.capacity_ready, args.load_balancer_ready, rollouts, app_secrets),
             in_namespace=after(rollouts),
         )
         workload.services(name, config.namespace, shape.services, in_namespace)
@@ -210,6 +223,9 @@ class AiApi(PlatformComponent):
         self.repository_url = self.repository.repository_url
         self.web_acl_arn = self.web_acl.arn
         self.blocklist_ip_set_arn = self.blocklist.arn
+        # The IP-blocking automation updates the set by name and id (UpdateIPSet takes both).
+        self.blocklist_ip_set_id = self.blocklist.id
+        self.blocklist_ip_set_name = self.blocklist.name
         self.role_arn = self.role.arn
         self.url = f"https://{config.domain_name}"
         # What the CloudWatch alarms watch: the web ACL (WAF metrics name it), the ALB by its fixed name, the cert.
@@ -224,6 +240,8 @@ class AiApi(PlatformComponent):
                 "repository_url": self.repository_url,
                 "web_acl_arn": self.web_acl_arn,
                 "blocklist_ip_set_arn": self.blocklist_ip_set_arn,
+                "blocklist_ip_set_id": self.blocklist_ip_set_id,
+                "blocklist_ip_set_name": self.blocklist_ip_set_name,
                 "role_arn": self.role_arn,
                 "url": self.url,
                 "web_acl_name": self.web_acl_name,

@@ -21,6 +21,7 @@ from components.base import PlatformComponent
 from config import PROJECT
 from config.api import ApiConfig, ApiWafConfig
 from lib.k8s import object_metadata
+from lib.security import blocking_names
 
 if TYPE_CHECKING:
     from components.ai_api import AiApiArgs
@@ -98,12 +99,13 @@ def web_acl(
     prefix = f"{PROJECT}-{stack}-{APP}"
     blocklist = aws.wafv2.IpSet(
         f"{name}-blocklist",
-        name=f"{prefix}-blocklist",
+        name=blocking_names(stack).ip_set,  # `python -m ops security` finds it by this name
         description="Addresses blocked at the ai-api ALB, maintained by the security automation",
         scope="REGIONAL",
         ip_address_version="IPV4",
         addresses=[],
-        # The security automation owns the list: a deployment must not undo its blocks.
+        # The security automation (components/remediation, `ops security block-ip`) maintains the list: a deployment
+        # must not reset it to [] and undo its blocks, so the program declares it empty once and ignores it after.
         opts=owner.child_opts(ignore_changes=["addresses"]),
     )
     acl = aws.wafv2.WebAcl(

@@ -40,6 +40,7 @@ from components.ai_api.release import (
     analysis_template_spec,
     release_wait_annotations,
 )
+from components.ai_api.secrets import SECRETS_DIR
 from components.base import PlatformComponent
 from components.identity import WorkloadRole, workload_role
 from lib.iam import decrypt_through_service
@@ -195,6 +196,8 @@ def settings(name: str, args: AiApiArgs, opts: pulumi.ResourceOptions) -> pulumi
         "FEATURE_FLAGS_SSM_PATH": flags_path(args.stack),
         **database_settings(args),
         **trace_settings(args.otlp_endpoint),
+        # Where the application secrets' files are (`secrets`): read a key when it is used, it may rotate.
+        **({"SECRETS_DIR": SECRETS_DIR} if args.config.secrets else {}),
     }
     k8s.core.v1.ConfigMap(
         f"{name}-settings",

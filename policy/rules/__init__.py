@@ -26,6 +26,7 @@ from . import (  # noqa: F401 - each module registers its rules
     observability,
     operations,
     security,
+    serverless,
     stack,
     storage,
 )

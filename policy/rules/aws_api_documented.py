@@ -295,3 +295,17 @@ SECURITYHUB_STANDARD = Documented(
     "arn:<partition>:securityhub:::ruleset/cis-aws-foundations-benchmark/v/1.2.0)",
     pattern=r"arn:aws(-[a-z]+)*:securityhub:([a-z]{2}(-[a-z]+)+-\d::standards|::ruleset)/[a-z0-9-]+/v/\d+\.\d+\.\d+",
 )
+DYNAMODB_TABLE = Documented(
+    "https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_CreateTable.html",
+    "3-255 of a-z, A-Z, 0-9 and _.-",
+    pattern=r"[a-zA-Z0-9_.-]{3,255}",
+)
+# The model allows 5400 s (durable functions); a standard function's timeout is at most 900 seconds.
+LAMBDA_TIMEOUT = Documented(
+    "https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html", "1 to 900 seconds", low=1, high=900
+)
+LAMBDA_NAME = Documented(
+    "https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html",
+    "1-64 of a-z, A-Z, 0-9, - and _ (a name, not an ARN)",
+    pattern=r"[a-zA-Z0-9_-]{1,64}",
+)

@@ -29,7 +29,7 @@ TAGGABLE_TYPES: frozenset[str] = frozenset(
         "aws:eks/addon:Addon", "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup",
         "aws:eks/podIdentityAssociation:PodIdentityAssociation", "aws:iam/instanceProfile:InstanceProfile",
         "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:iam/policy:Policy", "aws:iam/role:Role",
-        "aws:iam/user:User", "aws:kms/key:Key", "aws:lb/loadBalancer:LoadBalancer",
+        "aws:iam/user:User", "aws:kms/key:Key", "aws:lambda/function:Function", "aws:lb/loadBalancer:LoadBalancer",
         "aws:lb/targetGroup:TargetGroup", "aws:rds/cluster:Cluster", "aws:rds/clusterInstance:ClusterInstance",
         "aws:rds/clusterParameterGroup:ClusterParameterGroup", "aws:rds/globalCluster:GlobalCluster",
         "aws:rds/instance:Instance", "aws:rds/parameterGroup:ParameterGroup", "aws:rds/subnetGroup:SubnetGroup",
