@@ -40,10 +40,13 @@ class IdentityArgs:
 
     config: the `ai-platform:identity` section (deletion window).
     aws: account, partition and region, for principals in key policies.
+    purposes: the keys to create (default all); the DR region of a backup-restore stack needs only the keys of
+        the copies it holds (storage, backup).
     """
 
     config: IdentityConfig
     aws: AwsContext
+    purposes: tuple[KeyPurpose, ...] = KEY_PURPOSES
 
 
 def key_policy(purpose: KeyPurpose, aws_ctx: AwsContext) -> dict[str, Any]:
@@ -108,7 +111,7 @@ class Identity(PlatformComponent):
     def __init__(self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(name, opts)
         self.keys: dict[KeyPurpose, aws.kms.Key] = {}
-        for purpose in KEY_PURPOSES:
+        for purpose in args.purposes:
             key = aws.kms.Key(
                 f"{name}-{purpose}-key",
                 description=f"{name}: {KEY_DESCRIPTIONS[purpose]}",

@@ -2,7 +2,7 @@
 
 - docs/configuration.md: every key a stack file may set, from the `config` models (types, bounds, descriptions) and
   the environment profiles (the dev / staging / prod defaults);
-- docs/outputs.md: every stack output, from `OUTPUTS` in components/platform.py;
+- docs/outputs.md: every stack output, from `OUTPUTS` in components/outputs.py;
 - docs/policies.md: the policy rules, from the rule registry (`ops.gate.render_docs`).
 
 `--check` writes nothing and exits 1 naming each stale document (tests/test_docs.py does the same).
@@ -73,7 +73,7 @@ def render_outputs() -> str:
     lines = [
         "# Stack outputs",
         "",
-        generated_note("`OUTPUTS` in `components/platform.py`"),
+        generated_note("`OUTPUTS` in `components/outputs.py`"),
         "",
         "Read one with `pulumi stack output <name>` (`--show-secrets` for a secret one), or all of them with "
         "`pulumi stack output --json`.",

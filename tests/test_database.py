@@ -159,7 +159,7 @@ def test_dev_runs_one_serverless_instance_that_can_pause(plan_of) -> None:
 
 
 def test_readers_wrap_around_the_zones_when_there_are_more_instances_than_azs() -> None:
-    assert instance_zones(("a", "b"), 3) == {"instance-1": "a", "instance-2": "b", "instance-3": "a", "instance-4": "b"}
+    assert instance_zones(("a", "b"), 4) == {"instance-1": "a", "instance-2": "b", "instance-3": "a", "instance-4": "b"}
 
 
 def test_the_database_lives_in_the_database_subnets(plan_of) -> None:

@@ -209,6 +209,9 @@ class AiApi(PlatformComponent):
         self.web_acl_name = self.web_acl.name
         self.load_balancer_name = edge.load_balancer_name(args.stack)
         self.certificate_arn = config.certificate_arn
+        # The ALB's DNS name as the controller reports it in the Ingress status (unknown until the ALB exists): what
+        # a DNS failover record of this side points at.
+        self.load_balancer_hostname: pulumi.Output[str | None] = self.ingress.status.apply(_ingress_hostname)
         self.register_outputs(
             {
                 "namespace_name": self.namespace_name,
@@ -220,5 +223,13 @@ class AiApi(PlatformComponent):
                 "web_acl_name": self.web_acl_name,
                 "load_balancer_name": self.load_balancer_name,
                 "certificate_arn": self.certificate_arn,
+                "load_balancer_hostname": self.load_balancer_hostname,
             }
         )
+
+
+def _ingress_hostname(status: object) -> str | None:
+    """The first load balancer hostname of an Ingress status, or None while the controller has reported none."""
+    balancer = getattr(status, "load_balancer", None)
+    entries = getattr(balancer, "ingress", None) or []
+    return next((entry.hostname for entry in entries if getattr(entry, "hostname", None)), None)

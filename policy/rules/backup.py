@@ -23,6 +23,7 @@ from .core import (
     stack_rule,
     tag,
 )
+from .dr import is_global_secondary, is_replica_bucket
 
 VAULT = "aws:backup/vault:Vault"
 PLAN = "aws:backup/plan:Plan"
@@ -126,6 +127,8 @@ def backup_stateful_covered(
     assert resource is not None
     if is_log_delivery(resource.props):
         return  # access logs are retained by lifecycle, not backed up
+    if is_replica_bucket(resource, index) or is_global_secondary(resource):
+        return  # a DR replica: its source is backed up, and the recovery points are copied into the DR region
     if not any(_covers(selection, resource) for selection in index.by_type(SELECTION)):
         yield f"{resource.resource_type.rsplit(':', 1)[-1]} {resource.name} is in no backup selection"
 
