@@ -69,6 +69,14 @@ USAGE_BASED = {
     "aws:sns/topic:Topic": "SNS publishes and deliveries",
     "aws:cloudwatch/eventRule:EventRule": "EventBridge events (AWS service events are free)",
     "aws:cloudwatch/eventTarget:EventTarget": "EventBridge deliveries",
+    # Disaster recovery: the DR side's nodes, Aurora instances, buckets, keys and vault are priced as resources of
+    # their own; what flows between the regions is billed by volume.
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": "S3 replication: inter-region transfer and "
+    "Replication Time Control per GB replicated, replica PUTs (replica storage is the replica bucket's)",
+    "aws:ecr/replicationConfiguration:ReplicationConfiguration": "ECR replication: inter-region transfer per GB "
+    "of image layers pushed",
+    "aws:rds/globalCluster:GlobalCluster": "Aurora Global Database: replicated write I/Os and inter-region "
+    "transfer per GB written (the member clusters are priced on their own)",
 }
 
 

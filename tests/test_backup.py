@@ -64,8 +64,9 @@ def test_dev_keeps_it_cheap_no_cold_storage_no_continuous_backup(plan_of) -> Non
     assert "coldStorageAfter" not in rules["monthly"]["lifecycle"]
 
 
-def test_no_rule_copies_anywhere_until_disaster_recovery_wires_a_vault(plan_of, any_stack) -> None:
-    assert not any("copyActions" in rule for rule in rules_of(plan_of(any_stack)).values())
+def test_a_stack_without_disaster_recovery_copies_nowhere(plan_of) -> None:
+    """dev (`dr.strategy` none) keeps its recovery points in its own region; tests/test_dr.py covers the copies."""
+    assert not any("copyActions" in rule for rule in rules_of(plan_of("dev")).values())
 
 
 def test_vault_is_encrypted_with_the_backup_key_and_never_force_destroyed(plan_of, any_stack) -> None:
