@@ -41,7 +41,7 @@ def resolve_availability_zones(config: StackConfig, region: str | None = None) -
     `StackConfigError` before a single resource exists.
     """
     region = region or config.region
-    network, source = config.network, f"Pulumi.{config.stack}.yaml"
+    settings, source = config.network, f"Pulumi.{config.stack}.yaml"
     offered = sorted(
         aws.get_availability_zones(
             state="available",
@@ -49,24 +49,24 @@ def resolve_availability_zones(config: StackConfig, region: str | None = None) -
             region=region,
         ).names
     )
-    if network.availability_zones and region == config.region:
-        unknown = [az for az in network.availability_zones if az not in offered]
+    if settings.availability_zones and region == config.region:
+        unknown = [az for az in settings.availability_zones if az not in offered]
         if unknown:
             raise StackConfigError(
                 [
                     f"{source}: ai-platform:network.availability_zones: {', '.join(unknown)} not offered by "
-                    f"{region}; allowed: {network.az_count} of {', '.join(offered)}"
+                    f"{region}; allowed: {settings.az_count} of {', '.join(offered)}"
                 ]
             )
-        return network.availability_zones
-    if len(offered) < network.az_count:
+        return settings.availability_zones
+    if len(offered) < settings.az_count:
         raise StackConfigError(
             [
-                f"{source}: ai-platform:network.az_count: {network.az_count} AZs asked but {region} offers "
+                f"{source}: ai-platform:network.az_count: {settings.az_count} AZs asked but {region} offers "
                 f"{len(offered)}; allowed: 2 to {len(offered)}"
             ]
         )
-    return tuple(offered[: network.az_count])
+    return tuple(offered[: settings.az_count])
 
 
 def lookup_aws_context(region: str, provider: aws.Provider) -> AwsContext:
@@ -283,13 +283,13 @@ class Platform(PlatformComponent):
     ) -> Database:
         """A site's Aurora cluster: regional, or a member of the stack's Aurora Global Database."""
         config = site.config
-        database = config.database
+        settings = config.database
         if site.key == "dr":
-            database = database.model_copy(update={"protect": config.dr.protect})
+            settings = settings.model_copy(update={"protect": config.dr.protect})
         return Database(
             f"{site.name}-database",
             DatabaseArgs(
-                config=database,
+                config=settings,
                 vpc_id=site.network.vpc_id,
                 subnet_ids=site.network.database_subnet_ids,
                 availability_zones=tuple(site.network.availability_zones),

@@ -68,7 +68,7 @@ def generated_note(source: str) -> str:
 
 def render_outputs() -> str:
     """docs/outputs.md from the `OUTPUTS` table the platform exports by."""
-    from components.platform import OUTPUTS
+    from components.outputs import OUTPUTS
 
     lines = [
         "# Stack outputs",

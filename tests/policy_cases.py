@@ -86,7 +86,8 @@ def _protected_bucket(name: str, *, locked: bool) -> list[dict[str, Any]]:
     """A bucket with versioning, SSE-KMS, the public access block, a TLS-only policy (and Object Lock), protected."""
     specs = [
         res(BUCKET, name, {"bucket": name, "objectLockEnabled": True if locked else None}, protect=True),
-        res("aws:s3/bucketVersioning:BucketVersioning", f"{name}-v", {"versioningConfiguration": {"status": "Enabled"}}, deps=(name,)),
+        res("aws:s3/bucketVersioning:BucketVersioning", f"{name}-v", {"versioningConfiguration": {"status": "Enabled"}},
+            deps=(name,)),
         res(
             "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", f"{name}-e",
             {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN}}]},

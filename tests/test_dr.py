@@ -64,20 +64,22 @@ def test_dev_has_no_dr_region(plan_of) -> None:
     assert not [r for r in plan.by_type("pulumi:providers:aws") if r.inputs.get("region") == DR_REGION]
     assert not plan.by_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")
     assert not plan.by_type("aws:rds/globalCluster:GlobalCluster")
-    assert plan.outputs["dr_strategy"] == "none" and plan.outputs["dr_region"] is None
+    assert plan.outputs["dr_strategy"] == "none"
+    assert plan.outputs["dr_region"] is None
 
 
 def test_staging_copies_and_replicates_but_runs_nothing_in_the_dr_region(plan_of) -> None:
     plan = plan_of("staging")
     assert in_region(plan, "aws:s3/bucket:Bucket", DR_REGION), "replica buckets in the DR region"
     assert len(plan.by_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")) == len(DATA_BUCKETS)
-    [vault] = in_region(plan, "aws:backup/vault:Vault", DR_REGION)
+    [_vault] = in_region(plan, "aws:backup/vault:Vault", DR_REGION)
     copies = [
         action
         for rule in plan.by_type("aws:backup/plan:Plan")[0].inputs["rules"]
         for action in rule.get("copyActions", [])
     ]
-    assert len(copies) == 3 and all(c["lifecycle"] == {"deleteAfter": 14} for c in copies)
+    assert len(copies) == 3
+    assert all(c["lifecycle"] == {"deleteAfter": 14} for c in copies)
     assert all(f":{DR_REGION}:" in c["destinationVaultArn"] for c in copies)
     # Nothing running: no cluster, no database, no workload in the DR region; only the keys of the copies.
     assert not in_region(plan, "aws:eks/nodeGroup:NodeGroup", DR_REGION)
@@ -161,10 +163,12 @@ def test_the_master_secret_of_a_global_database_is_generated_replicated_and_writ
     plan = plan_of("prod")
     primary = plan.by_name("prod-database-cluster")
     assert "manageMasterUserPassword" not in primary.inputs
-    assert primary.inputs["masterPasswordWo"] == "[secret]" and primary.inputs["masterPasswordWoVersion"] == 1
+    assert primary.inputs["masterPasswordWo"] == "[secret]"
+    assert primary.inputs["masterPasswordWoVersion"] == 1
     secret = plan.by_name("prod-database-master-secret")
     [replica] = secret.inputs["replicas"]
-    assert replica["region"] == DR_REGION and f":{DR_REGION}:" in replica["kmsKeyId"]
+    assert replica["region"] == DR_REGION
+    assert f":{DR_REGION}:" in replica["kmsKeyId"]
     assert secret.protect
     # staging (no global database) keeps the RDS-managed secret.
     assert plan_of("staging").by_name("staging-database-cluster").inputs["manageMasterUserPassword"] is True
@@ -207,7 +211,8 @@ def test_the_replication_role_is_least_privilege(plan_of) -> None:
     }
     decrypt, encrypt = statements["DecryptSourceThroughS3"], statements["EncryptReplicasThroughS3"]
     assert decrypt["Condition"]["StringEquals"] == {"kms:ViaService": "s3.us-east-1.amazonaws.com"}
-    assert ":us-east-1:" in decrypt["Resource"] and f":{DR_REGION}:" in encrypt["Resource"]
+    assert ":us-east-1:" in decrypt["Resource"]
+    assert f":{DR_REGION}:" in encrypt["Resource"]
     assert encrypt["Condition"]["StringEquals"] == {"kms:ViaService": f"s3.{DR_REGION}.amazonaws.com"}
     assert all("*" not in str(s["Resource"]).replace("/*", "") for s in statements.values())
     assert all(s["Effect"] == "Allow" for s in statements.values())
@@ -216,7 +221,8 @@ def test_the_replication_role_is_least_privilege(plan_of) -> None:
 def test_backups_copy_into_a_locked_dr_vault_and_the_role_may_use_its_key(plan_of) -> None:
     plan = plan_of("prod")
     [vault] = in_region(plan, "aws:backup/vault:Vault", DR_REGION)
-    assert f":{DR_REGION}:" in vault.inputs["kmsKeyArn"] and vault.protect
+    assert f":{DR_REGION}:" in vault.inputs["kmsKeyArn"]
+    assert vault.protect
     [lock] = [
         r
         for r in plan.by_type("aws:backup/vaultLockConfiguration:VaultLockConfiguration")
@@ -235,7 +241,8 @@ def test_every_stateful_dr_resource_is_protected_and_encrypted(plan_of) -> None:
         for resource in in_region(plan, type_, DR_REGION):
             assert resource.protect, f"{resource.name} is not protected"
     for cluster in in_region(plan, "aws:rds/cluster:Cluster", DR_REGION):
-        assert cluster.inputs["storageEncrypted"] is True and cluster.inputs["deletionProtection"] is True
+        assert cluster.inputs["storageEncrypted"] is True
+        assert cluster.inputs["deletionProtection"] is True
     for bucket in in_region(plan, "aws:s3/bucket:Bucket", DR_REGION):
         [encryption] = [
             r
@@ -261,7 +268,8 @@ def test_replication_and_global_lag_alarms_live_where_their_metrics_are(plan_of)
 
 def test_dr_outputs_name_what_the_dr_commands_need(plan_of) -> None:
     outputs = plan_of("prod").outputs
-    assert outputs["dr_region"] == DR_REGION and outputs["active_region"] == "us-east-1"
+    assert outputs["dr_region"] == DR_REGION
+    assert outputs["active_region"] == "us-east-1"
     assert outputs["database_global_cluster_identifier"] == "ai-platform-prod"
     assert outputs["dr_database_cluster_identifier"] == "prod-dr-database"
     assert outputs["dr_cluster_name"] == "ai-platform-prod-dr"
@@ -281,17 +289,21 @@ def test_failing_over_swaps_roles_and_renames_nothing(plan_of) -> None:
     # The DR side is now full size, the primary region's the standby.
     assert system_nodes(after, "prod-dr-cluster")["desiredSize"] == 3
     assert system_nodes(after, "prod-cluster")["desiredSize"] == 2
-    assert replicas(after, "prod-dr-ai-api") == 3 and replicas(after, "prod-ai-api") == 1
-    assert len(instances_of(after, "prod-dr-database")) == 3 and len(instances_of(after, "prod-database")) == 1
+    assert replicas(after, "prod-dr-ai-api") == 3
+    assert replicas(after, "prod-ai-api") == 1
+    assert len(instances_of(after, "prod-dr-database")) == 3
+    assert len(instances_of(after, "prod-database")) == 1
     # The writer's side runs the migrations, with the replica of the master secret in its own region.
-    assert "prod-dr-db-migrations" in component_names(after) and "prod-db-migrations" not in component_names(after)
+    assert "prod-dr-db-migrations" in component_names(after)
+    assert "prod-db-migrations" not in component_names(after)
     assert _settings(after, "prod-dr-ai-api")["PGHOST"].startswith("prod-dr-database.cluster-c0ffee")
     assert _settings(after, "prod-ai-api")["PGHOST"].startswith("prod-database.cluster-ro-")
     # The global cluster keeps its source (a new source would replace it) and the lag alarms move to the secondary.
     [global_cluster] = after.by_type("aws:rds/globalCluster:GlobalCluster")
     assert global_cluster.inputs["sourceDbClusterIdentifier"].endswith(":cluster:prod-database")
     alarms = {a.inputs["name"] for a in after.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")}
-    assert "ai-platform-prod-db-global-rpo-lag" in alarms and "ai-platform-prod-dr-db-global-rpo-lag" not in alarms
+    assert "ai-platform-prod-db-global-rpo-lag" in alarms
+    assert "ai-platform-prod-dr-db-global-rpo-lag" not in alarms
     assert after.outputs["active_region"] == DR_REGION
 
 

@@ -33,7 +33,8 @@ _VAULT_ARN = re.compile(r"arn:aws[a-z-]*:backup:(?P<region>[a-z0-9-]+):[0-9]{12}
 def _replications_of(bucket: PolicyResource, index: StackIndex) -> tuple[list[PolicyResource], list[PolicyResource]]:
     """(configurations replicating from the bucket, configurations replicating into it): a configuration names its
     source by `bucket` (the name) and depends on its destination through the rule's destination ARN."""
-    outgoing, incoming = [], []
+    outgoing: list[PolicyResource] = []
+    incoming: list[PolicyResource] = []
     for config in index.dependents(bucket, *REPLICATION):
         source = config.props.get("bucket")
         (outgoing if source is not None and source == bucket.props.get("bucket") else incoming).append(config)
