@@ -1,8 +1,8 @@
 """Disaster-recovery rules: recovery points copied to another region, data buckets replicated there, replicas as
 protected as their sources, the Aurora Global secondary encrypted and deletion-protected.
 
-Advisory by default; the prod pack config makes them mandatory (a prod stack must survive the loss of its region)
-and dev's disables the ones a stack without DR cannot meet. The helpers `is_replica_bucket` and
+Advisory by default (dev, without DR, sees them as advisories); the prod pack config makes them mandatory: a prod
+stack must survive the loss of its region. The helpers `is_replica_bucket` and
 `is_global_secondary` let the backup and availability rules recognise a DR copy: it is covered by its source's
 backups and copies, and its availability is the primary's.
 """
