@@ -79,6 +79,9 @@ def instance_zones(availability_zones: Sequence[str], instance_count: int) -> di
 # The master secret of a global member is rotated by this program (replace the RandomPassword, `pulumi up`), not by
 # a rotation Lambda: RDS cannot rotate it for a global database and a Lambda would be a second writer of it.
 ROTATION_TAG = {"ai-platform/rotation": "external"}
+# Bumping it rotates a global member's master password: a new RandomPassword (its keeper), sent to RDS (the
+# write-only version) and written to the secret (replicated) on the next `pulumi up`.
+MASTER_PASSWORD_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -322,6 +325,7 @@ class Database(PlatformComponent):
         password = random.RandomPassword(
             f"{name}-master-password",
             length=40,
+            keepers={"version": str(MASTER_PASSWORD_VERSION)},
             special=False,  # RDS refuses / " @ and spaces; 40 of [A-Za-z0-9] are ~238 bits
             opts=self.child_opts(additional_secret_outputs=["result"]),
         )
@@ -355,8 +359,8 @@ class Database(PlatformComponent):
             "database_name": config.database_name,
             "master_username": config.master_username,
             "master_password_wo": password.result,
-            # Bumped by whoever rotates the password (with a new RandomPassword): RDS only sees a changed version.
-            "master_password_wo_version": 1,
+            # RDS only takes a new write-only password when its version changes.
+            "master_password_wo_version": MASTER_PASSWORD_VERSION,
         }
 
     def _instances(
