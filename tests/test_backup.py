@@ -13,6 +13,13 @@ from lib.aws import AwsContext
 from ops.engine import Plan, RecordedResource, read_stack_config, run_program
 from tests.conftest import stack_config
 
+
+@pytest.fixture(scope="session")
+def plan_of(primary_plan_of):
+    """This module tests the primary site's components: the DR side's second copies are tests/test_dr.py's."""
+    return primary_plan_of
+
+
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/{}-key-id"
 
 
@@ -117,6 +124,8 @@ def test_service_role_has_the_backup_and_s3_managed_policies_and_key_use(plan_of
     }
     statements = json.loads(plan.by_name("prod-backup-role-kms").inputs["policy"])["Statement"]
     keys = {KEY_ARN.format(f"prod-identity-{p}-key") for p in ("backup", "storage", "database")}
+    # ... and the DR vault's key: a copy job re-encrypts each point with it.
+    keys.add("arn:aws:kms:us-west-2:123456789012:key/prod-dr-identity-backup-key-key-id")
     assert all(set(s["Resource"]) == keys for s in statements)
     assert all("*" not in s["Action"] for s in statements)
     grant = next(s for s in statements if s["Action"] == "kms:CreateGrant")
