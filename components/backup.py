@@ -6,9 +6,11 @@ monthly (monthly points move to cold storage where the resource type supports it
 The vault is encrypted with the platform's backup key; backup and restore events go to a KMS-encrypted SNS topic;
 in prod a vault lock (compliance mode) makes recovery points immutable, even for an administrator.
 
-Cross-region copy (disaster recovery) is a seam, not wired here: pass `copy_destination_vault_arn` and every rule
-copies each recovery point into that vault with the same lifecycle. Hourly points are copied too: they are what
-bounds the data lost with a region to an hour under the `backup-restore` strategy (`python -m ops dr plan`).
+Cross-region copy (disaster recovery): with `copy_destination_vault_arn` (the DR vault, `components/dr/`), every
+rule copies each recovery point into that vault, kept `copy_retention_days` (default: the rule's own retention).
+Hourly points are copied too: they are what bounds the data lost with a region to an hour under the
+`backup-restore` strategy (`python -m ops dr plan`). The vault itself (key, lock) is `backup_vault`, which the DR
+vault is built with too.
 """
 
 from __future__ import annotations
@@ -54,9 +56,13 @@ def rule_lifecycle(rule: str, config: BackupConfig) -> aws.backup.PlanRuleLifecy
 
 
 def plan_rules(
-    vault_name: pulumi.Input[str], config: BackupConfig, copy_destination_vault_arn: pulumi.Input[str] | None
+    vault_name: pulumi.Input[str],
+    config: BackupConfig,
+    copy_destination_vault_arn: pulumi.Input[str] | None,
+    copy_retention_days: int | None = None,
 ) -> list[aws.backup.PlanRuleArgsDict]:
-    """The plan's rules; with a copy destination, the copied rules also copy each point there (same lifecycle)."""
+    """The plan's rules; with a copy destination, the copied rules also copy each point there (kept
+    `copy_retention_days`, else the rule's own lifecycle)."""
     rules = []
     for spec in config.jobs():
         lifecycle = rule_lifecycle(spec.name, config)
@@ -73,9 +79,38 @@ def plan_rules(
         if spec.name == "daily" and config.continuous_backup:
             rule["enable_continuous_backup"] = True
         if copy_destination_vault_arn is not None and spec.copied:
-            rule["copy_actions"] = [{"destination_vault_arn": copy_destination_vault_arn, "lifecycle": lifecycle}]
+            copy_lifecycle = lifecycle if copy_retention_days is None else {"delete_after": copy_retention_days}
+            rule["copy_actions"] = [{"destination_vault_arn": copy_destination_vault_arn, "lifecycle": copy_lifecycle}]
         rules.append(rule)
     return rules
+
+
+def backup_vault(
+    owner: PlatformComponent, name: str, *, kms_key_arn: pulumi.Input[str], config: BackupConfig
+) -> aws.backup.Vault:
+    """A vault named `name` (child `<name>`), encrypted with `kms_key_arn`, locked as `config.vault_lock_mode` says
+    (child `<name>-lock`), protected and retained as `config.protect` says. The platform's vault and the DR vault."""
+    vault = aws.backup.Vault(
+        name,
+        name=name,
+        kms_key_arn=kms_key_arn,
+        force_destroy=False,  # a vault holding recovery points is never deleted with them
+        opts=owner.child_opts(protect=config.protect, retain_on_delete=config.protect),
+    )
+    if config.vault_lock_mode != "none":
+        aws.backup.VaultLockConfiguration(
+            f"{name}-lock",
+            backup_vault_name=vault.name,
+            min_retention_days=config.vault_lock_min_retention_days,
+            max_retention_days=config.vault_lock_max_retention_days,
+            # Compliance mode: after this grace period nobody (root included) can remove the lock or delete a
+            # recovery point early. Governance mode (no grace period) can be lifted with IAM permission.
+            changeable_for_days=(
+                config.vault_lock_changeable_for_days if config.vault_lock_mode == "compliance" else None
+            ),
+            opts=owner.child_opts(),
+        )
+    return vault
 
 
 @dataclass(frozen=True)
@@ -89,7 +124,9 @@ class BackupArgs:
         with them to copy S3 objects and Aurora snapshots into the vault.
     aws: account/partition/region, for ARNs and service principals.
     copy_destination_vault_arn: a vault in another region (or account) receiving copies of the daily, weekly and
-        monthly points; None (default) until disaster recovery wires one.
+        monthly points; None (default): no copies.
+    copy_destination_kms_key_arn: the key of that vault: the backup role encrypts the copies with it.
+    copy_retention_days: how long the copies are kept (default None: as long as the rule's own points).
     """
 
     config: BackupConfig
@@ -98,6 +135,8 @@ class BackupArgs:
     source_kms_key_arns: Sequence[pulumi.Input[str]]
     aws: AwsContext
     copy_destination_vault_arn: pulumi.Input[str] | None = None
+    copy_destination_kms_key_arn: pulumi.Input[str] | None = None
+    copy_retention_days: int | None = None
 
 
 class Backup(PlatformComponent):
@@ -109,33 +148,14 @@ class Backup(PlatformComponent):
         super().__init__(name, opts)
         config = args.config
 
-        self.vault = aws.backup.Vault(
-            f"{name}-vault",
-            name=f"{name}-vault",
-            kms_key_arn=args.kms_key_arn,
-            force_destroy=False,  # a vault holding recovery points is never deleted with them
-            opts=self.child_opts(protect=config.protect, retain_on_delete=config.protect),
-        )
-        if config.vault_lock_mode != "none":
-            aws.backup.VaultLockConfiguration(
-                f"{name}-vault-lock",
-                backup_vault_name=self.vault.name,
-                min_retention_days=config.vault_lock_min_retention_days,
-                max_retention_days=config.vault_lock_max_retention_days,
-                # Compliance mode: after this grace period nobody (root included) can remove the lock or delete a
-                # recovery point early. Governance mode (no grace period) can be lifted with IAM permission.
-                changeable_for_days=(
-                    config.vault_lock_changeable_for_days if config.vault_lock_mode == "compliance" else None
-                ),
-                opts=self.child_opts(),
-            )
+        self.vault = backup_vault(self, f"{name}-vault", kms_key_arn=args.kms_key_arn, config=config)
         self._notifications(name, args)
         self.role = self._service_role(name, args)
 
         self.plan = aws.backup.Plan(
             f"{name}-plan",
             name=f"{name}-plan",
-            rules=plan_rules(self.vault.name, config, args.copy_destination_vault_arn),
+            rules=plan_rules(self.vault.name, config, args.copy_destination_vault_arn, args.copy_retention_days),
             opts=self.child_opts(),
         )
         self.selection = aws.backup.Selection(
@@ -228,7 +248,10 @@ class Backup(PlatformComponent):
                 policy_arn=args.aws.managed_policy_arn(policy),
                 opts=self.child_opts(),
             )
+        # The DR vault's key too: a copy job re-encrypts each point with the destination vault's key.
         keys = [args.kms_key_arn, *args.source_kms_key_arns]
+        if args.copy_destination_kms_key_arn is not None:
+            keys.append(args.copy_destination_kms_key_arn)
         aws.iam.RolePolicy(
             f"{name}-role-kms",
             role=role.id,

@@ -10,6 +10,13 @@ Capacity is Aurora Serverless v2 (`db.serverless`, an ACU range; dev may scale t
 instance class. The first instance is the writer; readers follow it, spread round-robin over the AZs, so with
 enough AZs every instance lives in a different one and a failover target always exists outside the writer's AZ.
 
+Aurora Global Database (disaster recovery, `DatabaseArgs.global_database`): the same component builds the primary
+member, which declares the `GlobalCluster` from its own cluster, and the secondary in the DR region, which joins it
+(no master user or database of its own: both replicate). RDS cannot manage the master password of a global member
+(Aurora user guide, "Limitations for Secrets Manager integration"), so a global member's master password is a
+generated one this component stores in its own Secrets Manager secret, replicated into the DR region with the DR
+side's key, and passes to RDS write-only (`master_password_wo`, never in the cluster's state).
+
 Nothing is lost: automated backups (point-in-time recovery) for `backup_retention_days`, kept after deletion;
 deletion protection, a named final snapshot and Pulumi `protect` outside dev (all from config); PostgreSQL logs
 exported to KMS-encrypted CloudWatch log groups this component owns (so their retention is set, not unlimited).
@@ -18,13 +25,15 @@ exported to KMS-encrypted CloudWatch log groups this component owns (so their re
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from components.base import PlatformComponent
-from config import DatabaseConfig
+from config import PROJECT, DatabaseConfig
 from lib.aws import AwsContext
 from lib.iam import service_trust_policy
 
@@ -62,9 +71,33 @@ def managed_secret_arn(secrets: Sequence[aws.rds.outputs.ClusterMasterUserSecret
     return arn
 
 
-def instance_zones(availability_zones: Sequence[str], reader_count: int) -> dict[str, str]:
+def instance_zones(availability_zones: Sequence[str], instance_count: int) -> dict[str, str]:
     """Instance key -> AZ: `instance-1` (the writer) in the first AZ, each reader in the next one round-robin."""
-    return {f"instance-{i + 1}": availability_zones[i % len(availability_zones)] for i in range(reader_count + 1)}
+    return {f"instance-{i + 1}": availability_zones[i % len(availability_zones)] for i in range(instance_count)}
+
+
+# The master secret of a global member is rotated by this program (replace the RandomPassword, `pulumi up`), not by
+# a rotation Lambda: RDS cannot rotate it for a global database and a Lambda would be a second writer of it.
+ROTATION_TAG = {"ai-platform/rotation": "external"}
+# Bumping it rotates a global member's master password: a new RandomPassword (its keeper), sent to RDS (the
+# write-only version) and written to the secret (replicated) on the next `pulumi up`.
+MASTER_PASSWORD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class GlobalDatabase:
+    """Membership of the cluster in an Aurora Global Database.
+
+    identifier: the global cluster's identifier (`ai-platform-<stack>`).
+    member_of: None for the primary member, which declares the global cluster from its own cluster; else the global
+        cluster's identifier (the primary's `global_cluster_identifier` output) for a secondary, which joins it.
+    secret_replicas: region -> KMS key ARN of each region that receives a replica of the master secret (primary
+        only: the DR side runs the migrations with it after a failover).
+    """
+
+    identifier: str
+    member_of: pulumi.Input[str] | None = None
+    secret_replicas: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -80,6 +113,9 @@ class DatabaseArgs:
     kms_key_arn: the platform's database key (storage, Performance Insights, the master-user secret).
     logs_kms_key_arn: the platform's logs key (the exported PostgreSQL log groups).
     aws: account/partition/region, for ARNs and service principals.
+    instance_count: instances to run (default None: a writer and `config.reader_count` readers); a secondary or a
+        standby-sized member runs fewer, 0 leaves it headless (storage replicated, no compute).
+    global_database: membership in an Aurora Global Database (default None: a regional cluster).
     """
 
     config: DatabaseConfig
@@ -90,12 +126,16 @@ class DatabaseArgs:
     kms_key_arn: pulumi.Input[str]
     logs_kms_key_arn: pulumi.Input[str]
     aws: AwsContext
+    instance_count: int | None = None
+    global_database: GlobalDatabase | None = None
 
 
 class Database(PlatformComponent):
     """Aurora PostgreSQL cluster (pgvector-ready) with its network, parameters, secret, monitoring and logs."""
 
     area = "database"
+    # The master secret (RDS-managed, or the global primary's own); None on a secondary, which has none.
+    master_user_secret_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(name, opts)
@@ -131,6 +171,8 @@ class Database(PlatformComponent):
             if config.serverless
             else None
         )
+        glob = args.global_database
+        secondary = glob is not None and glob.member_of is not None
         self.cluster = aws.rds.Cluster(
             f"{name}-cluster",
             cluster_identifier=identifier,
@@ -138,10 +180,7 @@ class Database(PlatformComponent):
             engine_mode="provisioned",
             engine_version=config.engine_version,
             allow_major_version_upgrade=False,
-            database_name=config.database_name,
-            master_username=config.master_username,
-            manage_master_user_password=True,
-            master_user_secret_kms_key_id=args.kms_key_arn,
+            **self._credentials(name, args),
             iam_database_authentication_enabled=True,
             port=PORT,
             db_subnet_group_name=subnet_group.name,
@@ -160,29 +199,49 @@ class Database(PlatformComponent):
             final_snapshot_identifier=f"{identifier}-final" if config.final_snapshot else None,
             enabled_cloudwatch_logs_exports=list(config.log_exports),
             apply_immediately=False,
+            global_cluster_identifier=glob.member_of if glob is not None and secondary else None,
             tags={"Name": identifier},
             opts=self.child_opts(
                 protect=config.protect,
-                depends_on=log_groups,
+                depends_on=[*log_groups, *self.waits_for],
                 # Minor versions are upgraded by AWS in the maintenance window (auto_minor_version_upgrade);
                 # the configured version is the floor the cluster is created with, not something to roll back to.
-                ignore_changes=["engineVersion"],
+                # The primary member joins the global cluster it is the source of: that membership is AWS's to
+                # report (declaring it would be a cycle), and a switchover or failover moves the writer without a
+                # change to either member's inputs.
+                ignore_changes=["engineVersion", "globalClusterIdentifier", "replicationSourceIdentifier"]
+                if glob is not None
+                else ["engineVersion"],
             ),
         )
+        self.global_cluster_identifier: pulumi.Output[str] | None = None
+        if glob is not None and not secondary:
+            self.global_cluster = aws.rds.GlobalCluster(
+                f"{name}-global",
+                global_cluster_identifier=glob.identifier,
+                source_db_cluster_identifier=self.cluster.arn,
+                # Removing the global cluster detaches its members; it never deletes their data.
+                force_destroy=True,
+                deletion_protection=config.deletion_protection,
+                opts=self.child_opts(protect=config.protect, ignore_changes=["sourceDbClusterIdentifier"]),
+            )
+            self.global_cluster_identifier = self.global_cluster.global_cluster_identifier
+        if glob is None:
+            # The RDS-managed secret (`rds!cluster-...`): RDS rotates it; the schedule is ours.
+            self.master_user_secret_arn = self.cluster.master_user_secrets.apply(managed_secret_arn)
+            aws.secretsmanager.SecretRotation(
+                f"{name}-master-secret-rotation",
+                secret_id=self.master_user_secret_arn,
+                rotation_rules={"automatically_after_days": config.secret_rotation_days},
+                rotate_immediately=False,
+                opts=self.child_opts(),
+            )
 
-        # The RDS-managed secret (`rds!cluster-...`): RDS rotates it; the schedule is ours.
-        self.master_user_secret_arn: pulumi.Output[str] = self.cluster.master_user_secrets.apply(managed_secret_arn)
-        aws.secretsmanager.SecretRotation(
-            f"{name}-master-secret-rotation",
-            secret_id=self.master_user_secret_arn,
-            rotation_rules={"automatically_after_days": config.secret_rotation_days},
-            rotate_immediately=False,
-            opts=self.child_opts(),
-        )
+        instance_count = config.reader_count + 1 if args.instance_count is None else args.instance_count
+        writer = self._instances(name, args, subnet_group, instance_count)
 
-        writer = self._instances(name, args, subnet_group)
-
-        # What a client that needs a running database (not the readers) waits for: the writer instance.
+        # What a client that needs a running database (not the readers) waits for: the writer instance (the first;
+        # of a secondary member, the one promotion makes the writer).
         self.writer_ready: tuple[pulumi.Resource, ...] = (writer,) if writer else ()
         self.cluster_identifier = self.cluster.cluster_identifier
         self.cluster_arn = self.cluster.arn
@@ -196,7 +255,8 @@ class Database(PlatformComponent):
         # What the CloudWatch alarms size their thresholds from: capacity (class or Serverless v2 range) and readers.
         self.instance_class = config.instance_class
         self.serverless_max_capacity = config.serverless_max_capacity if config.serverless else None
-        self.reader_count = config.reader_count
+        self.reader_count = max(instance_count - 1, 0)
+        self.instance_count = instance_count
         self.register_outputs(
             {
                 "cluster_identifier": self.cluster_identifier,
@@ -213,6 +273,9 @@ class Database(PlatformComponent):
                 "instance_class": self.instance_class,
                 "serverless_max_capacity": self.serverless_max_capacity,
                 "reader_count": self.reader_count,
+                "instance_count": self.instance_count,
+                "global_cluster_identifier": self.global_cluster_identifier,
+                "master_user_secret_replica_arns": self.master_user_secret_replica_arns,
             }
         )
 
@@ -244,15 +307,71 @@ class Database(PlatformComponent):
             )
         return subnet_group
 
+    def _credentials(self, name: str, args: DatabaseArgs) -> dict[str, Any]:
+        """The cluster's master user: RDS-managed secret for a regional cluster; a generated password in a secret of
+        our own (replicated to the DR region) for a global primary; nothing for a secondary (it replicates)."""
+        config, glob = args.config, args.global_database
+        self.master_user_secret_arn = None
+        self.master_user_secret_replica_arns: dict[str, pulumi.Output[str]] = {}
+        if glob is None:
+            return {
+                "database_name": config.database_name,
+                "master_username": config.master_username,
+                "manage_master_user_password": True,
+                "master_user_secret_kms_key_id": args.kms_key_arn,
+            }
+        if glob.member_of is not None:
+            return {}
+        password = random.RandomPassword(
+            f"{name}-master-password",
+            length=40,
+            keepers={"version": str(MASTER_PASSWORD_VERSION)},
+            special=False,  # RDS refuses / " @ and spaces; 40 of [A-Za-z0-9] are ~238 bits
+            opts=self.child_opts(additional_secret_outputs=["result"]),
+        )
+        secret = aws.secretsmanager.Secret(
+            f"{name}-master-secret",
+            # Outside `ai-platform/<stack>/`, the prefix the shared ClusterSecretStore reads: only the migrations'
+            # own SecretStore may read it, as with the RDS-managed secret.
+            name=f"{PROJECT}-database/{name}/master",
+            description=f"Master user of the Aurora global database {glob.identifier} (generated by Pulumi)",
+            kms_key_id=args.kms_key_arn,
+            recovery_window_in_days=30,
+            replicas=[{"region": region, "kms_key_id": key} for region, key in sorted(glob.secret_replicas.items())],
+            tags=ROTATION_TAG,
+            opts=self.child_opts(protect=config.protect),
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{name}-master-secret-version",
+            secret_id=secret.id,
+            secret_string=pulumi.Output.json_dumps({"username": config.master_username, "password": password.result}),
+            opts=self.child_opts(),
+        )
+        self.master_user_secret_arn = secret.arn
+
+        # A replica keeps the primary secret's name and ARN; only the region differs (Secrets Manager user guide,
+        # "Replicate an AWS Secrets Manager secret to other AWS Regions").
+        def replica_arn(region: str) -> pulumi.Output[str]:
+            return secret.arn.apply(lambda arn: arn.replace(f":{args.aws.region}:", f":{region}:", 1))
+
+        self.master_user_secret_replica_arns = {region: replica_arn(region) for region in sorted(glob.secret_replicas)}
+        return {
+            "database_name": config.database_name,
+            "master_username": config.master_username,
+            "master_password_wo": password.result,
+            # RDS only takes a new write-only password when its version changes.
+            "master_password_wo_version": MASTER_PASSWORD_VERSION,
+        }
+
     def _instances(
-        self, name: str, args: DatabaseArgs, subnet_group: aws.rds.SubnetGroup
+        self, name: str, args: DatabaseArgs, subnet_group: aws.rds.SubnetGroup, instance_count: int
     ) -> aws.rds.ClusterInstance | None:
         """The writer, then the readers in parallel over the AZs; returns the writer (None without instances)."""
         config, identifier = args.config, name
         monitoring_role = self._monitoring_role(name, args) if config.monitoring_interval_seconds else None
         self.instances: dict[str, aws.rds.ClusterInstance] = {}
         writer: aws.rds.ClusterInstance | None = None
-        for key, zone in instance_zones(args.availability_zones, config.reader_count).items():
+        for key, zone in instance_zones(args.availability_zones, instance_count).items():
             instance = aws.rds.ClusterInstance(
                 f"{name}-{key}",
                 identifier=f"{identifier}-{key}",

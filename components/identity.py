@@ -46,11 +46,14 @@ class IdentityArgs:
     aws: account, partition and region, for principals in key policies.
     audit_trail_arn: the ARN the account's CloudTrail trail will have, when this stack owns it: adds the `audit`
         key, which only that trail may encrypt with. Default None (no audit key).
+    purposes: the keys to create (default all); the DR region of a backup-restore stack needs only the keys of
+        the copies it holds (storage, backup).
     """
 
     config: IdentityConfig
     aws: AwsContext
     audit_trail_arn: str | None = None
+    purposes: tuple[KeyPurpose, ...] = KEY_PURPOSES
 
 
 def key_policy(purpose: KeyPurpose, aws_ctx: AwsContext, trail_arn: str | None = None) -> dict[str, Any]:
@@ -151,7 +154,7 @@ class Identity(PlatformComponent):
     def __init__(self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(name, opts)
         self.keys: dict[KeyPurpose, aws.kms.Key] = {}
-        purposes: tuple[KeyPurpose, ...] = (*KEY_PURPOSES, "audit") if args.audit_trail_arn else KEY_PURPOSES
+        purposes = (*args.purposes, "audit") if args.audit_trail_arn else args.purposes
         for purpose in purposes:
             key = aws.kms.Key(
                 f"{name}-{purpose}-key",

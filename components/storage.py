@@ -305,6 +305,7 @@ class Storage(PlatformComponent):
 
         self.buckets: dict[BucketKey, aws.s3.Bucket] = {}
         policies: dict[BucketKey, aws.s3.BucketPolicy] = {}
+        versionings: list[aws.s3.BucketVersioning] = []
         for key in BUCKET_KEYS:
             locked = key == "exports" and config.exports_object_lock
             statements = bucket_transport_statements(arns[key])
@@ -326,6 +327,7 @@ class Storage(PlatformComponent):
                 self.child_opts,
             )
             self.buckets[key], policies[key] = secured.bucket, secured.policy
+            versionings.append(secured.versioning)
             if locked:
                 aws.s3.BucketObjectLockConfiguration(
                     f"{name}-{key}-object-lock",
@@ -361,6 +363,8 @@ class Storage(PlatformComponent):
         self.data_bucket_arns: dict[str, pulumi.Output[str]] = {k: self.bucket_arns[k] for k in DATA_BUCKET_KEYS}
         self.logs_bucket_name = self.bucket_names["logs"]
         self.alb_access_log_prefix = ALB_ACCESS_LOG_PREFIX
+        # What replication waits for: S3 refuses a replication rule from or into a bucket without versioning.
+        self.versioning_ready: tuple[pulumi.Resource, ...] = tuple(versionings)
         self.register_outputs(
             {
                 "bucket_names": self.bucket_names,
@@ -368,5 +372,6 @@ class Storage(PlatformComponent):
                 "data_bucket_arns": self.data_bucket_arns,
                 "logs_bucket_name": self.logs_bucket_name,
                 "alb_access_log_prefix": self.alb_access_log_prefix,
+                "versioning_ready": [resource.urn for resource in self.versioning_ready],
             }
         )

@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from config.api import _check_certificate_arn
 from config.errors import FieldError
+from config.network import _check_private_cidr
 from config.types import Section, check_region
 
 DrStrategy = Literal["none", "backup-restore", "warm-standby"]
@@ -20,6 +22,16 @@ class DrStandbyConfig(Section):
     api_replicas: int = Field(1, ge=1, le=20, description="ai-api pods kept running in the standby region.")
     database_reader_count: int = Field(
         1, ge=0, le=15, description="Readers of the secondary Aurora cluster (0: headless, promotion adds one)."
+    )
+    network_cidr: Annotated[str, AfterValidator(_check_private_cidr)] = Field(
+        "10.31.0.0/16",
+        description="VPC IPv4 range of the standby side in the DR region (must not overlap network.cidr, so the two "
+        "VPCs can be peered or joined by a transit gateway).",
+    )
+    certificate_arn: Annotated[str, AfterValidator(_check_certificate_arn)] | None = Field(
+        None,
+        description="ACM certificate in the DR region covering api.domain_name, for the standby's ALB; required "
+        "with warm-standby and an ai-platform:api section.",
     )
 
 

@@ -4,6 +4,7 @@ add-ons)."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, get_args
 
@@ -125,6 +126,27 @@ class StackConfig(Section):
             raise FieldError(
                 "dr.active_region",
                 f"{dr.active_region} is neither aws:region nor dr.region; allowed: {self.region} or {dr.region}",
+            )
+        if dr.strategy != "warm-standby":
+            return
+        if ipaddress.IPv4Network(dr.standby.network_cidr).overlaps(ipaddress.IPv4Network(self.network.cidr)):
+            raise FieldError(
+                "dr.standby.network_cidr",
+                f"{dr.standby.network_cidr} overlaps network.cidr {self.network.cidr}; allowed: a disjoint private "
+                "range",
+            )
+        certificate = dr.standby.certificate_arn
+        if self.api is not None and certificate is None:
+            raise FieldError(
+                "dr.standby.certificate_arn",
+                f"the standby ai-api's ALB in {dr.region} needs a certificate; allowed: an ACM certificate ARN in "
+                f"{dr.region} covering api.domain_name",
+            )
+        if certificate is not None and certificate.split(":")[3] != dr.region:
+            raise FieldError(
+                "dr.standby.certificate_arn",
+                f"certificate is in {certificate.split(':')[3]} but the standby ALB is in {dr.region}; "
+                f"allowed: an ACM certificate in {dr.region}",
             )
 
     def scheduled_windows(self) -> dict[str, set[int]]:

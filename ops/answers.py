@@ -169,9 +169,15 @@ OUTPUTS: dict[str, Callable[[str, dict[str, Any], str], dict[str, Any]]] = {
     "aws:cloudwatch/eventRule:EventRule": lambda name, inputs, region: {
         "arn": f"arn:aws:events:{region}:{MOCK_ACCOUNT_ID}:rule/{inputs.get('name', name)}",
     },
-    # Secrets Manager appends 6 random characters to a secret's name in its ARN.
+    # Secrets Manager appends six random characters to a secret's name in its ARN (`secret:<name>-AbCdEf`).
     "aws:secretsmanager/secret:Secret": lambda name, inputs, region: {
+        "id": f"arn:aws:secretsmanager:{region}:{MOCK_ACCOUNT_ID}:secret:{inputs.get('name', name)}-AbCdEf",
         "arn": f"arn:aws:secretsmanager:{region}:{MOCK_ACCOUNT_ID}:secret:{inputs.get('name', name)}-AbCdEf",
+    },
+    "aws:rds/globalCluster:GlobalCluster": lambda name, inputs, _r: {
+        "id": inputs.get("globalClusterIdentifier", name),
+        "arn": f"arn:aws:rds::{MOCK_ACCOUNT_ID}:global-cluster:{inputs.get('globalClusterIdentifier', name)}",
+        "globalClusterResourceId": "cluster-" + hashlib.md5(name.encode(), usedforsecurity=False).hexdigest()[:20],
     },
     "aws:cloudwatch/logGroup:LogGroup": lambda name, inputs, region: {
         "arn": f"arn:aws:logs:{region}:{MOCK_ACCOUNT_ID}:log-group:{inputs.get('name', name)}",

@@ -83,7 +83,6 @@ USAGE_BASED = {
     "aws:budgets/budget:Budget": "AWS Budgets: an account's first two budgets are free, then $0.02 per budget-day",
     "aws:scheduler/schedule:Schedule": "EventBridge Scheduler invocations ($1.00 per million after 14 million free)",
     "aws:route53/record:Record": "DNS queries per million (alias queries to an ALB are free)",
-    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": "cross-region replication transfer per GB",
     "aws:cloudtrail/trail:Trail": "the account's first copy of management events is free; S3 data events per "
     "100,000 events",
     "aws:guardduty/detector:Detector": "GuardDuty per GB of CloudTrail events, VPC flow and DNS logs analysed",
@@ -94,6 +93,14 @@ USAGE_BASED = {
     "aws:inspector2/enabler:Enabler": "Inspector per image scanned and per instance monitored",
     "aws:lambda/function:Function": "Lambda requests and GB-seconds (a few runs an hour: within the free tier)",
     "aws:dynamodb/table:Table": "DynamoDB on-demand requests, storage and PITR per GB (a few KB here)",
+    # Disaster recovery: the DR side's nodes, Aurora instances, buckets, keys and vault are priced as resources of
+    # their own; what flows between the regions is billed by volume.
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": "S3 replication: inter-region transfer and "
+    "Replication Time Control per GB replicated, replica PUTs (replica storage is the replica bucket's)",
+    "aws:ecr/replicationConfiguration:ReplicationConfiguration": "ECR replication: inter-region transfer per GB "
+    "of image layers pushed",
+    "aws:rds/globalCluster:GlobalCluster": "Aurora Global Database: replicated write I/Os and inter-region "
+    "transfer per GB written (the member clusters are priced on their own)",
 }
 
 

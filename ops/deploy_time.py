@@ -133,10 +133,18 @@ _TO_WRITER: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 SCHEMA_CHAIN = (*_TO_WRITER, ("migrations Job", (JOB,)), ("workload", WORKLOAD_TYPES))
 READERS_CHAIN = (*_TO_WRITER, ("reader instance", ("aws:rds/clusterInstance:ClusterInstance",)))
+# An Aurora Global secondary joins once the primary has its writer (the Terraform/Pulumi documentation's
+# `depends_on` the primary instance), then gets its own instance: a chain only plans with a second cluster have.
+GLOBAL_SECONDARY_CHAIN = (
+    *_TO_WRITER,
+    ("secondary Aurora cluster", ("aws:rds/cluster:Cluster",)),
+    ("secondary instance", ("aws:rds/clusterInstance:ClusterInstance",)),
+)
 CHAINS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "cluster": CLUSTER_CHAIN,
     "schema": SCHEMA_CHAIN,
     "readers": READERS_CHAIN,
+    "global secondary": GLOBAL_SECONDARY_CHAIN,
 }
 
 

@@ -2,7 +2,7 @@
 
 - docs/configuration.md: every key a stack file may set, from the `config` models (types, bounds, descriptions) and
   the environment profiles (the dev / staging / prod defaults);
-- docs/outputs.md: every stack output, from `OUTPUTS` in components/platform.py;
+- docs/outputs.md: every stack output, from `OUTPUTS` in components/outputs.py;
 - docs/policies.md: the policy rules, from the rule registry (`ops.gate.render_docs`).
 
 `--check` writes nothing and exits 1 naming each stale document (tests/test_docs.py does the same).
@@ -68,12 +68,12 @@ def generated_note(source: str) -> str:
 
 def render_outputs() -> str:
     """docs/outputs.md from the `OUTPUTS` table the platform exports by."""
-    from components.platform import OUTPUTS
+    from components.outputs import OUTPUTS
 
     lines = [
         "# Stack outputs",
         "",
-        generated_note("`OUTPUTS` in `components/platform.py`"),
+        generated_note("`OUTPUTS` in `components/outputs.py`"),
         "",
         "Read one with `pulumi stack output <name>` (`--show-secrets` for a secret one), or all of them with "
         "`pulumi stack output --json`.",

@@ -196,6 +196,7 @@ class RecordingMocks(Mocks):
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if self.preview:
             return "", dict(args.inputs) if args.custom else {}
+        # A resource is created in its provider's region (the DR side's resources answer with DR-region ARNs).
         provider_urn = args.provider.rsplit("::", 1)[0] if args.provider else ""
         region = args.inputs.get("region") or self.provider_regions.get(provider_urn, self.region)
         if args.typ == "pulumi:providers:aws":

@@ -44,6 +44,25 @@ def sdk_class(type_token: str) -> type | None:
     return getattr(importlib.import_module(module_name), class_name, None)
 
 
+def primary_site(plan: Plan) -> Plan:
+    """The plan without the DR region's side (`<stack>-dr...`): what a test of one component of the primary site
+    reads when a stack with disaster recovery declares that component twice (tests/test_dr.py covers the DR side)."""
+    prefix = f"{plan.stack}-dr"
+    kept = [r for r in plan.resources if not (r.name == prefix or r.name.startswith(f"{prefix}-"))]
+    return Plan(plan.stack, kept, plan.outputs, plan.preview)
+
+
+def build_primary_plan(stack: str, overrides: Mapping[str, Any] | None = None) -> Plan:
+    """`build_plan`, restricted to the primary site."""
+    return primary_site(build_plan(stack, overrides))
+
+
+@pytest.fixture(scope="session")
+def primary_plan_of() -> Callable[..., Plan]:
+    """`plan_of`, restricted to the primary site (per-component tests of components the DR side composes again)."""
+    return build_primary_plan
+
+
 @pytest.fixture(scope="session")
 def plan_of() -> Callable[..., Plan]:
     """`plan_of("prod")` or `plan_of("dev", {"ai-platform:network": {"az_count": 3}})`."""

@@ -71,6 +71,44 @@ def eks_urn(type_: str, name: str, *parents: str) -> str:
     return f"{PLATFORM_URN}${chain}::prod-cluster-eks-{name}"
 
 
+# --- disaster recovery shapes -------------------------------------------------------------------------------------
+
+DR_PLAN = "aws:backup/plan:Plan"
+DR_VAULT_ARN = "arn:aws:backup:us-west-2:123456789012:backup-vault:prod-dr-vault"
+REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+S3_TLS_POLICY = doc(
+    {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
+     "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+)  # fmt: skip
+
+
+def _protected_bucket(name: str, *, locked: bool) -> list[dict[str, Any]]:
+    """A bucket with versioning, SSE-KMS, the public access block, a TLS-only policy (and Object Lock), protected."""
+    specs = [
+        res(BUCKET, name, {"bucket": name, "objectLockEnabled": True if locked else None}, protect=True),
+        res("aws:s3/bucketVersioning:BucketVersioning", f"{name}-v", {"versioningConfiguration": {"status": "Enabled"}},
+            deps=(name,)),
+        res(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", f"{name}-e",
+            {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": KEY_ARN}}]},
+            deps=(name,),
+        ),
+        res("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", f"{name}-p",
+            {f: True for f in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")},
+            deps=(name,)),
+        res("aws:s3/bucketPolicy:BucketPolicy", f"{name}-tls", {"policy": S3_TLS_POLICY}, deps=(name,)),
+    ]  # fmt: skip
+    return specs
+
+
+def _replication(source: str, replica: str) -> dict[str, Any]:
+    rule = {
+        "status": "Enabled",
+        "destination": {"bucket": "arn", "encryptionConfiguration": {"replicaKmsKeyId": KEY_ARN}},
+    }
+    return res(REPLICATION, "r", {"bucket": source, "rules": [rule]}, deps=(source, replica))
+
+
 @dataclass(frozen=True)
 class Case:
     good: Any
@@ -101,6 +139,7 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 SET_WEB_ACL = "elasticloadbalancing:SetWebAcl"
 CLUSTER = "aws:rds/cluster:Cluster"
 CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
+GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
 KMS_KEY = "aws:kms/key:Key"
 ROLE = "aws:iam/role:Role"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
@@ -292,6 +331,58 @@ CASES: dict[str, Case] = {
         "no backup plan with a selection",
         [res(BUCKET, "b", {"tags": UO})],
     ),
+    # --- disaster recovery
+    "dr-backup-copies": Case(
+        [res(DR_PLAN, "p", {"rules": [{"ruleName": "daily", "copyActions": [{"destinationVaultArn": DR_VAULT_ARN}]}]})],
+        [res(DR_PLAN, "p", {"rules": [{"ruleName": "daily", "lifecycle": {"deleteAfter": 35}}]})],
+        "backup plan p copies no recovery point into another region's vault",
+        [res(DR_PLAN, "p", {"rules": [{"ruleName": "daily", "copyActions": [{"destinationVaultArn": US}]}]})],
+    ),
+    "dr-bucket-replication": Case(
+        [
+            res(BUCKET, "src", {"bucket": "src"}),
+            res(REPLICATION, "r", {"bucket": "src", "rules": [{"status": "Enabled"}]}, deps=("src",)),
+        ],
+        [res(BUCKET, "src", {"bucket": "src"})],
+        "bucket src is not replicated to another region",
+        [res(BUCKET, "src", {"bucket": US}), res(REPLICATION, "r", {"bucket": US, "rules": UA}, deps=("src",))],
+        extra_good=([res(BUCKET, "logs", {"bucket": "logs", "tags": {"ai-platform/log-delivery": "true"}})],),
+    ),
+    "dr-replica-protected": Case(
+        [*_protected_bucket("src", locked=True), *_protected_bucket("dst", locked=True), _replication("src", "dst")],
+        [*_protected_bucket("src", locked=True), *_protected_bucket("dst", locked=False), _replication("src", "dst")],
+        "replica dst of src lacks Object Lock",
+        [*_protected_bucket("src", locked=True), res(BUCKET, "dst", {"bucket": US}), _replication("src", "dst")],
+    ),
+    "dr-secondary-protected": Case(
+        [
+            res(
+                CLUSTER,
+                "s",
+                {
+                    "globalClusterIdentifier": "g",
+                    "storageEncrypted": True,
+                    "kmsKeyId": KEY_ARN,
+                    "deletionProtection": True,
+                },
+            )
+        ],
+        [res(CLUSTER, "s", {"globalClusterIdentifier": "g", "storageEncrypted": True, "kmsKeyId": KEY_ARN})],
+        "global secondary s has no deletion protection",
+        [
+            res(
+                CLUSTER,
+                "s",
+                {
+                    "globalClusterIdentifier": "g",
+                    "storageEncrypted": UB,
+                    "kmsKeyId": KEY_ARN,
+                    "deletionProtection": True,
+                },
+            )
+        ],
+        extra_good=([res(CLUSTER, "primary", {"storageEncrypted": True})],),
+    ),
     # --- compute
     "eks-endpoint-not-public": Case(
         (EKS, {"endpointPublicAccess": False, "endpointPrivateAccess": True}),
@@ -423,11 +514,28 @@ CASES: dict[str, Case] = {
         [res("aws:rds/instance:Instance", "db", {"multiAz": UB})],
     ),
     "rds-managed-master-password": Case(
-        (CLUSTER, {"manageMasterUserPassword": True, "masterUsername": "app", "masterUserSecretKmsKeyId": KEY_ARN}),
-        (CLUSTER, {"masterUsername": "app", "masterPassword": "[secret]"}),
+        [
+            res(
+                CLUSTER,
+                "db",
+                {"manageMasterUserPassword": True, "masterUsername": "app", "masterUserSecretKmsKeyId": KEY_ARN},
+            )
+        ],
+        [res(CLUSTER, "db", {"masterUsername": "app", "masterPassword": "[secret]"})],
         "masterPassword is set",
-        (CLUSTER, {"manageMasterUserPassword": UB, "masterUsername": "app"}),
-        extra_good=((CLUSTER, {"globalClusterIdentifier": "global", "replicationSourceIdentifier": US}),),
+        [res(CLUSTER, "db", {"manageMasterUserPassword": UB, "masterUsername": "app"})],
+        extra_good=(
+            [res(CLUSTER, "db", {"globalClusterIdentifier": "global", "replicationSourceIdentifier": US})],
+            # the source of a global database: a write-only generated password (RDS cannot manage it there)
+            [
+                res(
+                    CLUSTER,
+                    "db",
+                    {"masterUsername": "app", "masterPasswordWo": "[secret]", "masterPasswordWoVersion": 1},
+                ),
+                res(GLOBAL_CLUSTER, "global", {"sourceDbClusterIdentifier": "arn"}, deps=("db",)),
+            ],
+        ),
     ),
     "rds-iam-authentication": Case(
         (CLUSTER, {"iamDatabaseAuthenticationEnabled": True}),

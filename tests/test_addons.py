@@ -24,6 +24,13 @@ from ops.engine import run_program
 from tests.conftest import stack_config
 from tests.manifests import has_crd, kubernetes_objects, manifest, validate_object
 
+
+@pytest.fixture(scope="session")
+def plan_of(primary_plan_of):
+    """This module tests the primary site's components: the DR side's second copies are tests/test_dr.py's."""
+    return primary_plan_of
+
+
 ADDONS = "ai-platform:addons:Addons"
 CHART = "kubernetes:helm.sh/v4:Chart"
 # The service account each add-on's controller runs as (the one its IRSA role trusts), when it has a role.

@@ -12,7 +12,9 @@ import pytest
 
 from config import StackConfigError, load_stack_config
 from ops.engine import Plan, RecordedResource, read_stack_config
-from tests.conftest import build_plan, stack_config
+from tests.conftest import build_plan as full_plan
+from tests.conftest import build_primary_plan as build_plan
+from tests.conftest import stack_config
 from tests.manifests import (
     has_crd,
     kubernetes_objects,
@@ -666,8 +668,10 @@ def test_a_stack_without_an_api_section_runs_no_workload() -> None:
 def test_the_offline_plan_names_each_stacks_release_strategy() -> None:
     from ops.plan import render_releases
 
-    assert render_releases(build_plan("prod")) == [
-        "release: Rollout ai-api/ai-api: canary 5 -> 25 -> 50 -> 100%, with analysis, 3 replicas"
+    assert render_releases(full_plan("prod")) == [
+        "release: Rollout ai-api/ai-api: canary 5 -> 25 -> 50 -> 100%, with analysis, 3 replicas",
+        # the warm standby in the DR region, at dr.standby.api_replicas
+        "release: Rollout ai-api/ai-api: canary 5 -> 25 -> 50 -> 100%, with analysis, 1 replicas",
     ]
     assert render_releases(build_plan("prod", BLUE_GREEN_PROD)) == [
         "release: Rollout ai-api/ai-api: blue-green, manual promotion, 3 replicas"

@@ -14,6 +14,13 @@ from lib.aws import AwsContext
 from ops.engine import Plan, RecordedResource, read_stack_config, run_program
 from tests.conftest import stack_config
 
+
+@pytest.fixture(scope="session")
+def plan_of(primary_plan_of):
+    """This module tests the primary site's components: the DR side's second copies are tests/test_dr.py's."""
+    return primary_plan_of
+
+
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/{}-key-id"
 
 
@@ -65,8 +72,9 @@ def test_dev_keeps_it_cheap_no_cold_storage_no_continuous_backup(plan_of) -> Non
     assert "coldStorageAfter" not in rules["monthly"]["lifecycle"]
 
 
-def test_no_rule_copies_anywhere_until_disaster_recovery_wires_a_vault(plan_of, any_stack) -> None:
-    assert not any("copyActions" in rule for rule in rules_of(plan_of(any_stack)).values())
+def test_a_stack_without_disaster_recovery_copies_nowhere(plan_of) -> None:
+    """dev (`dr.strategy` none) keeps its recovery points in its own region; tests/test_dr.py covers the copies."""
+    assert not any("copyActions" in rule for rule in rules_of(plan_of("dev")).values())
 
 
 def test_vault_is_encrypted_with_the_backup_key_and_never_force_destroyed(plan_of, any_stack) -> None:
@@ -117,6 +125,8 @@ def test_service_role_has_the_backup_and_s3_managed_policies_and_key_use(plan_of
     }
     statements = json.loads(plan.by_name("prod-backup-role-kms").inputs["policy"])["Statement"]
     keys = {KEY_ARN.format(f"prod-identity-{p}-key") for p in ("backup", "storage", "database", "security")}
+    # ... and the DR vault's key: a copy job re-encrypts each point with it.
+    keys.add("arn:aws:kms:us-west-2:123456789012:key/prod-dr-identity-backup-key-key-id")
     assert all(set(s["Resource"]) == keys for s in statements)
     assert all("*" not in s["Action"] for s in statements)
     grant = next(s for s in statements if s["Action"] == "kms:CreateGrant")

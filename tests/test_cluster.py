@@ -9,6 +9,13 @@ import pytest
 from config import EKS_LOG_TYPES, StackConfigError
 from tests.conftest import stack_config
 
+
+@pytest.fixture(scope="session")
+def plan_of(primary_plan_of):
+    """This module tests the primary site's components: the DR side's second copies are tests/test_dr.py's."""
+    return primary_plan_of
+
+
 CLUSTER = "ai-platform:cluster:Cluster"
 EKS = "eks:index:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"

@@ -126,11 +126,18 @@ def test_every_billable_resource_of_a_stack_is_priced_from_the_table(stack_estim
 
 def test_prod_prices_its_ha_shape(plan_of: Callable[..., Plan]) -> None:
     est = cost.estimate(plan_of("prod"))
-    by_type = est.by(key="type")
+    primary = cost.Estimate(
+        est.stack, est.region, [line for line in est.lines if not line.component.startswith("prod-dr")]
+    )
+    by_type = primary.by(key="type")
     assert by_type["aws:ec2/natGateway:NatGateway"] == pytest.approx(3 * 0.045 * 730)
     # three Serverless v2 instances at the 2 ACU floor
     assert by_type["aws:rds/clusterInstance:ClusterInstance"] == pytest.approx(3 * 2 * 0.12 * 730)
-    gp3 = [line for line in est.lines if line.type == "kubernetes:helm.sh/v4:Chart"]
+    # The warm standby in the DR region: its own NAT gateways and one secondary reader at the floor.
+    standby = cost.Estimate(est.stack, est.region, [line for line in est.lines if line.component.startswith("prod-dr")])
+    assert standby.by(key="type")["aws:ec2/natGateway:NatGateway"] == pytest.approx(3 * 0.045 * 730)
+    assert standby.by(key="type")["aws:rds/clusterInstance:ClusterInstance"] == pytest.approx(1 * 2 * 0.12 * 730)
+    gp3 = [line for line in primary.lines if line.type == "kubernetes:helm.sh/v4:Chart"]
     assert sum(line.quantity for line in gp3) == 2 * 100 + 3 * 10  # Prometheus 2 x 100 GiB, Alertmanager 3 x 10
 
 

@@ -18,6 +18,13 @@ from ops.engine import Plan, RecordedResource
 from tests.conftest import stack_config
 from tests.manifests import manifest, validate_core, validate_custom_resource
 
+
+@pytest.fixture(scope="session")
+def plan_of(primary_plan_of):
+    """This module tests the primary site's components: the DR side's second copies are tests/test_dr.py's."""
+    return primary_plan_of
+
+
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/{stack}-identity-{purpose}-key-key-id"
 
 
@@ -43,7 +50,10 @@ def test_storage_secret_and_insights_are_encrypted_with_the_database_key(plan_of
     inputs = cluster(plan).inputs
     assert inputs["storageEncrypted"] is True
     assert inputs["kmsKeyId"] == key
-    assert inputs["masterUserSecretKmsKeyId"] == key
+    if inputs.get("manageMasterUserPassword"):
+        assert inputs["masterUserSecretKmsKeyId"] == key
+    else:  # prod's global database: the master secret is the component's own, with the same key
+        assert plan.by_name(f"{any_stack}-database-master-secret").inputs["kmsKeyId"] == key
     for instance in instances(plan):
         assert instance.inputs["performanceInsightsEnabled"] is True
         assert instance.inputs["performanceInsightsKmsKeyId"] == key
@@ -75,16 +85,27 @@ def _password_keys(value: Any, path: str = "") -> list[str]:
 
 
 def test_no_password_property_anywhere_in_the_plan_or_outputs(plan_of, any_stack) -> None:
+    """RDS manages the password; a global database's source (prod's warm standby), for which RDS cannot, takes its
+    generated password write-only and masked (tests/test_dr.py)."""
     plan = plan_of(any_stack)
-    assert [f"{r.name}{hit}" for r in plan.resources for hit in _password_keys(r.inputs)] == []
+    global_source = bool(plan.by_type("aws:rds/globalCluster:GlobalCluster"))
+    allowed = {f"{cluster(plan).name}.masterPasswordWo", f"{cluster(plan).name}.masterPasswordWoVersion"}
+    found = {f"{r.name}{hit}" for r in plan.resources for hit in _password_keys(r.inputs)}
+    assert found == (allowed if global_source else set())
     assert _password_keys(plan.outputs) == []
     inputs = cluster(plan).inputs
-    assert inputs["manageMasterUserPassword"] is True
     assert "masterPassword" not in inputs
-    assert "masterPasswordWo" not in inputs
+    if global_source:
+        assert inputs["masterPasswordWo"] == "[secret]"
+        assert "manageMasterUserPassword" not in inputs
+    else:
+        assert inputs["manageMasterUserPassword"] is True
+        assert "masterPasswordWo" not in inputs
 
 
-def test_the_managed_secret_rotates_on_the_configured_schedule(plan_of, any_stack) -> None:
+@pytest.mark.parametrize("stack", ["dev", "staging"])  # prod's global database: RDS manages no secret (test_dr.py)
+def test_the_managed_secret_rotates_on_the_configured_schedule(plan_of, stack) -> None:
+    any_stack = stack
     plan = plan_of(any_stack)
     rotation = the(plan, "aws:secretsmanager/secretRotation:SecretRotation")
     assert rotation.inputs["secretId"] == plan.outputs["database_master_secret_arn"]
@@ -159,7 +180,7 @@ def test_dev_runs_one_serverless_instance_that_can_pause(plan_of) -> None:
 
 
 def test_readers_wrap_around_the_zones_when_there_are_more_instances_than_azs() -> None:
-    assert instance_zones(("a", "b"), 3) == {"instance-1": "a", "instance-2": "b", "instance-3": "a", "instance-4": "b"}
+    assert instance_zones(("a", "b"), 4) == {"instance-1": "a", "instance-2": "b", "instance-3": "a", "instance-4": "b"}
 
 
 def test_the_database_lives_in_the_database_subnets(plan_of) -> None:

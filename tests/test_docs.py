@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.platform import API_ONLY, OUTPUTS
+from components.outputs import API_ONLY, OUTPUTS
 from ops import docs
 from ops.engine import PROJECT_DIR, read_stack_config, run_program
 from tests.conftest import STACKS, build_plan

@@ -61,7 +61,8 @@ def after_bootstrap() -> dict[str, Any]:
 
 
 def eks_of(plan) -> Any:
-    [eks] = plan.by_type(EKS)
+    """The primary site's cluster (a warm standby has a second one, `<stack>-dr-cluster-eks`, configured alike)."""
+    [eks] = [e for e in plan.by_type(EKS) if e.name == f"{plan.stack}-cluster-eks"]
     return eks
 
 
@@ -224,7 +225,9 @@ def test_first_run_opens_the_public_endpoint_to_the_readme_address_only(plan_of,
     assert result.passed, "the first run passes the policy gate of its environment"
     shipped = {(v.rule, v.urn) for v in evaluate(plan_of(stack), stack).violations}
     added = [(v.rule, v.enforcement, v.urn) for v in result.violations if (v.rule, v.urn) not in shipped]
-    assert added == [("eks-endpoint-bootstrap-open", "advisory", eks.urn)], "only the reminder, and it shows"
+    # (a warm standby's cluster, configured alike, shows the same reminder)
+    expected = sorted(("eks-endpoint-bootstrap-open", "advisory", e.urn) for e in plan.by_type(EKS))
+    assert sorted(added) == expected, "only the reminder, and it shows"
 
 
 def test_first_run_admins_are_the_readme_roles(plan_of) -> None:
@@ -258,7 +261,10 @@ def test_a_permanent_public_endpoint_fails_the_gate(plan_of, stack: str) -> None
     """An allow-listed public endpoint without the bootstrap tag is what the deployer path replaces (FSBP EKS.1)."""
     permanent = {"ai-platform:cluster": {"endpoint_public_access": True, "public_access_cidrs": ["198.51.100.0/24"]}}
     result = evaluate(plan_of(stack, permanent), stack)
-    assert [(v.rule, v.urn) for v in result.mandatory] == [("eks-endpoint-not-public", eks_of(plan_of(stack)).urn)]
+    clusters = plan_of(stack).by_type(EKS)  # the standby's too, with warm standby: it shares the cluster settings
+    assert sorted((v.rule, v.urn) for v in result.mandatory) == sorted(
+        ("eks-endpoint-not-public", e.urn) for e in clusters
+    )
 
 
 def test_the_steps_say_which_setting_to_delete_and_where_ci_runs() -> None:

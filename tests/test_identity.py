@@ -14,6 +14,13 @@ from lib.aws import AwsContext
 from lib.iam import irsa_trust_policy
 from tests.conftest import stack_config
 
+
+@pytest.fixture(scope="session")
+def plan_of(primary_plan_of):
+    """This module tests the primary site's components: the DR side's second copies are tests/test_dr.py's."""
+    return primary_plan_of
+
+
 AWS = AwsContext(account_id="123456789012", partition="aws", region="us-east-1")
 
 

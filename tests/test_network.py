@@ -13,6 +13,13 @@ from config import MANDATORY_TAG_KEYS, REQUIRED_USER_TAG_KEYS
 from lib.tagging import is_taggable
 from tests.conftest import sdk_class, stack_config
 
+
+@pytest.fixture(scope="session")
+def plan_of(primary_plan_of):
+    """This module tests the primary site's components: the DR side's second copies are tests/test_dr.py's."""
+    return primary_plan_of
+
+
 NETWORK = "ai-platform:network:Network"
 
 

@@ -25,9 +25,16 @@ from config import StackConfigError
 from lib.aws import AwsContext
 from ops.engine import PROJECT_DIR, Plan, RecordedResource, read_stack_config, run_program
 from policy.rules import RULES_BY_ID
-from tests.conftest import build_plan
+from tests.conftest import build_primary_plan as build_plan
 from tests.policy_cases import ALARM, TOPIC
 from tests.test_policy_rules import run
+
+
+@pytest.fixture(scope="session")
+def plan_of(primary_plan_of):
+    """This module tests the primary site's components: the DR side's second copies are tests/test_dr.py's."""
+    return primary_plan_of
+
 
 ALARM_TYPE = "aws:cloudwatch/metricAlarm:MetricAlarm"
 AWS = AwsContext(account_id="123456789012", partition="aws", region="us-east-1")

@@ -30,6 +30,13 @@ from ops.engine import PROJECT_DIR, read_stack_config, run_program
 from tests.conftest import stack_config
 from tests.manifests import manifest, validate_object
 
+
+@pytest.fixture(scope="session")
+def plan_of(primary_plan_of):
+    """This module tests the primary site's components: the DR side's second copies are tests/test_dr.py's."""
+    return primary_plan_of
+
+
 RUNBOOKS = PROJECT_DIR / "docs" / "runbooks" / "alerts.md"
 RUNBOOKS_URL = "docs/runbooks/alerts.md"
 NS = 'namespace="ai-api"'

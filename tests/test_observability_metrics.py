@@ -25,7 +25,8 @@ from config.api import ApiAnalysisConfig
 from config.namespaces import MIGRATIONS_NAMESPACE, RESERVED_NAMESPACES
 from lib.aws import AwsContext
 from ops.engine import Plan, RecordedResource
-from tests.conftest import build_plan, stack_config
+from tests.conftest import build_primary_plan as build_plan
+from tests.conftest import stack_config
 from tests.manifests import manifest, validate_object
 
 CHART = "kubernetes:helm.sh/v4:Chart"

@@ -27,6 +27,13 @@ from ops.engine import read_stack_config, run_program
 from tests.conftest import stack_config
 from tests.manifests import manifest, validate_object
 
+
+@pytest.fixture(scope="session")
+def plan_of(primary_plan_of):
+    """This module tests the primary site's components: the DR side's second copies are tests/test_dr.py's."""
+    return primary_plan_of
+
+
 ALL_SECRETS = (
     routing.PAGERDUTY_KEY, routing.SLACK_URL, routing.SMTP_PASSWORD, routing.STATUS_PAGE_URL,
     routing.DEAD_MANS_SWITCH_URL,

@@ -20,6 +20,13 @@ from config.namespaces import LOGS_NAMESPACE, RESERVED_NAMESPACES, TRACES_NAMESP
 from ops.engine import Plan, RecordedResource
 from tests.conftest import stack_config
 
+
+@pytest.fixture(scope="session")
+def plan_of(primary_plan_of):
+    """This module tests the primary site's components: the DR side's second copies are tests/test_dr.py's."""
+    return primary_plan_of
+
+
 OBSERVABILITY = "ai-platform:observability:Observability"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 CHART = "kubernetes:helm.sh/v4:Chart"

@@ -6,7 +6,16 @@ are created, and so on down (components in `dependencies` are already expanded t
 
 from __future__ import annotations
 
+import pytest
+
 from ops.engine import Plan, RecordedResource
+
+
+@pytest.fixture(scope="session")
+def plan_of(primary_plan_of):
+    """This module tests the primary site's components: the DR side's second copies are tests/test_dr.py's."""
+    return primary_plan_of
+
 
 CHART = "kubernetes:helm.sh/v4:Chart"
 INSTANCE = "aws:rds/clusterInstance:ClusterInstance"

@@ -27,13 +27,15 @@ def test_plan_prints_the_component_tree_with_counts_per_type(tmp_path: Path) -> 
     assert "ai-platform:platform:Platform prod" in result.stdout
     assert "  ai-platform:network:Network prod-network" in result.stdout
     assert "- aws:ec2/natGateway:NatGateway x3" in result.stdout
+    assert "  ai-platform:network:Network prod-dr-network" in result.stdout  # the warm standby's
     data = json.loads(out.read_text())
     assert isinstance(data, list)
     assert data
     for item in data:
         assert {"urn", "type", "name", "parent", "inputs", "dependencies", "protect", "retainOnDelete"} <= set(item)
     plan = Plan.from_json("prod", data)
-    assert len(plan.by_type("aws:ec2/natGateway:NatGateway")) == 3
+    nat = [r for r in plan.by_type("aws:ec2/natGateway:NatGateway") if not r.name.startswith("prod-dr-")]
+    assert len(nat) == 3
 
 
 def test_dev_plan_shows_one_nat_gateway() -> None:

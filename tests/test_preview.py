@@ -50,7 +50,10 @@ def test_ids_assigned_at_creation_are_unknown_in_a_first_preview(preview_of: Any
     subnets = preview.by_type("aws:ec2/subnet:Subnet")
     assert subnets
     assert {s.inputs["vpcId"] for s in subnets} == {UNKNOWN}
-    assert {s.inputs["vpcId"] for s in deployed.by_type("aws:ec2/subnet:Subnet")} == {"vpc-prod-network-vpc"}
+    assert {s.inputs["vpcId"] for s in deployed.by_type("aws:ec2/subnet:Subnet")} == {
+        "vpc-prod-network-vpc",
+        "vpc-prod-dr-network-vpc",  # the warm standby's
+    }
     assert {s.inputs["cidrBlock"] for s in subnets} == {
         s.inputs["cidrBlock"] for s in deployed.by_type("aws:ec2/subnet:Subnet")
     }  # what the program computes itself stays known

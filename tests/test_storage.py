@@ -13,6 +13,13 @@ from lib.aws import AwsContext
 from ops.engine import PROJECT_DIR, Plan, RecordedResource
 from tests.conftest import stack_config
 
+
+@pytest.fixture(scope="session")
+def plan_of(primary_plan_of):
+    """This module tests the primary site's components: the DR side's second copies are tests/test_dr.py's."""
+    return primary_plan_of
+
+
 STORAGE = "ai-platform:storage:Storage"
 COMPANIONS = {
     "versioning": "aws:s3/bucketVersioning:BucketVersioning",

@@ -250,3 +250,10 @@ class AiApi(PlatformComponent):
                 "load_balancer_hostname": self.load_balancer_hostname,
             }
         )
+
+
+def _ingress_hostname(status: object) -> str | None:
+    """The first load balancer hostname of an Ingress status, or None while the controller has reported none."""
+    balancer = getattr(status, "load_balancer", None)
+    entries = getattr(balancer, "ingress", None) or []
+    return next((entry.hostname for entry in entries if getattr(entry, "hostname", None)), None)

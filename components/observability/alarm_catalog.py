@@ -16,6 +16,8 @@ Every metric below was checked against the AWS page that defines it (namespace, 
 | AWS/SQS | ApproximateAgeOfOldestMessage | QueueName | [SQS] |
 | AWS/CertificateManager | DaysToExpiry | CertificateArn | [ACM] |
 | AWS/Route53 | HealthCheckStatus (us-east-1 only) | HealthCheckId | [ROUTE53] |
+| AWS/S3 | ReplicationLatency, OperationsFailedReplication | SourceBucket, DestinationBucket, RuleId | [S3_CRR] |
+| AWS/RDS | AuroraGlobalDBReplicationLag, AuroraGlobalDBRPOLag (secondary cluster) | DBClusterIdentifier | [AURORA] |
 
 Role metrics, not per-instance ones: AWS recommends them for Aurora alarms because instances change roles on
 failover ([AURORA_ALARMS]). The ALB's unhealthy-target alarm is a Metrics Insights query ([MI], [MI_ALARMS]): the
@@ -48,6 +50,7 @@ DOCS = {
     "MI_ALARMS": "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-metrics-insights-alarms.html",
     "BACKUP_EVENTS": "https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html",
     "ROUTE53": "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/monitoring-health-checks.html",
+    "S3_CRR": "https://docs.aws.amazon.com/AmazonS3/latest/userguide/repl-metrics.html",
 }
 # Route 53 publishes its health-check metrics in this region only.
 ROUTE53_METRICS_REGION = "us-east-1"
@@ -62,6 +65,8 @@ METRIC_DOCS: dict[tuple[str, str], str] = {
         "CPUUtilization", "DatabaseConnections", "Deadlocks", "FreeableMemory", "FreeLocalStorage", "ACUUtilization",
         "ServerlessDatabaseCapacity", "AuroraReplicaLag",
     )},
+    **{("AWS/RDS", m): DOCS["AURORA"] for m in ("AuroraGlobalDBReplicationLag", "AuroraGlobalDBRPOLag")},
+    **{("AWS/S3", m): DOCS["S3_CRR"] for m in ("ReplicationLatency", "OperationsFailedReplication")},
     ("AWS/SQS", "ApproximateAgeOfOldestMessage"): DOCS["SQS"],
     ("AWS/CertificateManager", "DaysToExpiry"): DOCS["ACM"],
     ("AWS/Route53", "HealthCheckStatus"): DOCS["ROUTE53"],
@@ -208,6 +213,7 @@ class DatabaseFacts:
     serverless_max_capacity: float | None
     reader_count: int
     max_connections: int | None = None
+    instance_count: int | None = None  # None: a writer and `reader_count` readers; 0: headless (nothing to watch)
 
 
 # Memory per vCPU of the Aurora PostgreSQL instance families, and vCPUs per size ("Hardware specifications for DB
@@ -246,7 +252,10 @@ def default_max_connections(memory_gib: float) -> int:
 
 
 def database_alarms(db: DatabaseFacts) -> list[AlarmSpec]:
-    """Writer (and reader) CPU, memory or capacity, local storage, replica lag, deadlocks and connections."""
+    """Writer (and reader) CPU, memory or capacity, local storage, replica lag, deadlocks and connections; none
+    for a headless cluster (no instance reports anything)."""
+    if db.instance_count == 0:
+        return []
     memory = instance_memory_gib(db.instance_class, db.serverless_max_capacity)
     max_connections = db.max_connections or default_max_connections(memory)
 
@@ -335,6 +344,109 @@ def database_alarms(db: DatabaseFacts) -> list[AlarmSpec]:
         ),
     ]
     return specs
+
+
+# --- disaster recovery: S3 cross-region replication, Aurora Global Database ----------------------------------------
+
+# Replication Time Control replicates 99.99% of objects within 15 minutes: later than that, RTC is missed.
+REPLICATION_LATENCY_SECONDS = 900
+# Aurora Global Database's typical lag is under a second: 1 s sustained means the secondary falls behind.
+GLOBAL_LAG_MS = 1000
+# The recovery point a failover would lose: a minute of writes is the most the RPO lag may say, for 3 minutes.
+GLOBAL_RPO_LAG_MS = 60_000
+
+
+@dataclass(frozen=True)
+class ReplicatedBucketMetric:
+    """The dimensions S3 reports a replication rule's metrics under."""
+
+    source_bucket: pulumi.Input[str]
+    destination_bucket: pulumi.Input[str]
+    rule_id: str
+
+
+def replication_alarms(buckets: Mapping[str, ReplicatedBucketMetric]) -> list[AlarmSpec]:
+    """The slowest replication (ReplicationLatency) beyond the RTC threshold, and any failed replication
+    (OperationsFailedReplication), over every replicated bucket (metric math over one metric per bucket). S3
+    reports them in the source buckets' region, only while replication metrics are enabled on the rule."""
+
+    def per_bucket(metric: str, stat: str) -> dict[str, Metric]:
+        return {
+            f"b{index}": Metric(
+                "AWS/S3", metric,
+                {"SourceBucket": b.source_bucket, "DestinationBucket": b.destination_bucket, "RuleId": b.rule_id},
+                stat,
+            )
+            for index, b in enumerate(buckets[key] for key in sorted(buckets))
+        }  # fmt: skip
+
+    return [
+        AlarmSpec(
+            key="s3-replication-latency",
+            severity="warning",
+            summary=f"Objects reach a DR replica bucket more than {REPLICATION_LATENCY_SECONDS // 60} minutes after "
+            f"they were written (the Replication Time Control target), 3 of the last 5 minutes.",
+            comparison="GreaterThanThreshold",
+            threshold=REPLICATION_LATENCY_SECONDS,
+            period=60,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+            treat_missing_data="notBreaching",  # nothing written, nothing replicated: no datapoint
+            expression="MAX(METRICS())",
+            inputs=per_bucket("ReplicationLatency", "Maximum"),
+        ),
+        AlarmSpec(
+            key="s3-replication-failed",
+            severity="critical",
+            summary="S3 failed to replicate objects into a DR replica bucket in 2 of the last 3 five-minute periods "
+            "(the DR copy of the data is incomplete).",
+            comparison="GreaterThanThreshold",
+            threshold=0,
+            period=300,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            treat_missing_data="notBreaching",
+            expression="SUM(METRICS())",
+            inputs=per_bucket("OperationsFailedReplication", "Sum"),
+        ),
+    ]
+
+
+def global_database_alarms(secondary_cluster_identifier: pulumi.Input[str]) -> list[AlarmSpec]:
+    """Aurora Global Database lag as the secondary cluster reports it (in its own region): replication lag above a
+    second, and the recovery point a failover would lose (RPO lag) above a minute."""
+
+    def secondary(metric: str) -> Metric:
+        return Metric("AWS/RDS", metric, {"DBClusterIdentifier": secondary_cluster_identifier}, "Maximum")
+
+    return [
+        AlarmSpec(
+            key="db-global-replication-lag",
+            severity="warning",
+            summary=f"The Aurora Global secondary lags the primary by more than {GLOBAL_LAG_MS} ms for 10 of 15 "
+            f"minutes (a failover would lose more than the expected second of writes).",
+            comparison="GreaterThanThreshold",
+            threshold=GLOBAL_LAG_MS,
+            period=60,
+            evaluation_periods=15,
+            datapoints_to_alarm=10,
+            treat_missing_data="missing",
+            metric=secondary("AuroraGlobalDBReplicationLag"),
+        ),
+        AlarmSpec(
+            key="db-global-rpo-lag",
+            severity="critical",
+            summary=f"The Aurora Global secondary's recovery point is more than {GLOBAL_RPO_LAG_MS // 1000} s "
+            f"behind the primary for 3 of 5 minutes: a failover now would lose that much data.",
+            comparison="GreaterThanThreshold",
+            threshold=GLOBAL_RPO_LAG_MS,
+            period=60,
+            evaluation_periods=5,
+            datapoints_to_alarm=3,
+            treat_missing_data="missing",
+            metric=secondary("AuroraGlobalDBRPOLag"),
+        ),
+    ]
 
 
 # --- Karpenter's interruption queue, the certificate -------------------------------------------------------------

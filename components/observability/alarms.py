@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,15 +27,18 @@ from components.observability.alarm_catalog import (
     AlarmSpec,
     DatabaseFacts,
     Metric,
+    ReplicatedBucketMetric,
     Severity,
     alb_alarms,
     backup_failure_pattern,
     certificate_alarms,
     dashboard_body,
     database_alarms,
+    global_database_alarms,
     health_check_alarms,
     load_balancer_dimension,
     queue_alarms,
+    replication_alarms,
     waf_alarms,
 )
 from config import PROJECT, StackConfigError
@@ -61,6 +64,16 @@ class ApiWatch:
 
 
 @dataclass(frozen=True)
+class ReplicationWatch:
+    """What the replication alarms watch (Storage and DisasterRecovery outputs): bucket key -> source bucket,
+    replica bucket and replication rule id."""
+
+    source_bucket_names: Mapping[str, pulumi.Input[str]]
+    replica_bucket_names: Mapping[str, pulumi.Input[str]]
+    rule_ids: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class AlarmsArgs:
     """Inputs of `Alarms`.
 
@@ -72,6 +85,10 @@ class AlarmsArgs:
     backup_vault_name: the vault whose failed jobs raise an alert (Backup output).
     interruption_queue_name: Karpenter's interruption queue (Addons output); None without Karpenter.
     api: the ai-api's web ACL, ALB and certificate (AiApi outputs); None without the workload.
+    name_suffix: appended to the name prefix `ai-platform-<stack>` (the DR site's `-dr`: dashboards are global).
+    replication: the S3 cross-region replication (source region only); None without DR.
+    global_secondary: identifier of the Aurora Global secondary cluster of this region, whose lag metrics this
+        region's alarms watch; None when this region holds no secondary.
     """
 
     config: ObservabilityConfig
@@ -82,6 +99,9 @@ class AlarmsArgs:
     backup_vault_name: pulumi.Input[str]
     interruption_queue_name: pulumi.Input[str] | None = None
     api: ApiWatch | None = None
+    name_suffix: str = ""
+    replication: ReplicationWatch | None = None
+    global_secondary: pulumi.Input[str] | None = None
 
 
 def alarm_specs(args: AlarmsArgs) -> list[AlarmSpec]:
@@ -103,6 +123,16 @@ def alarm_specs(args: AlarmsArgs) -> list[AlarmSpec]:
         # stacks elsewhere see the health check's status in the Route 53 console.
         if args.api.health_check_id is not None and args.aws.region == ROUTE53_METRICS_REGION:
             specs += health_check_alarms(args.api.health_check_id)
+    if args.replication is not None:
+        watch = args.replication
+        specs += replication_alarms(
+            {
+                key: ReplicatedBucketMetric(source, watch.replica_bucket_names[key], watch.rule_ids[key])
+                for key, source in watch.source_bucket_names.items()
+            }
+        )
+    if args.global_secondary is not None:
+        specs += global_database_alarms(args.global_secondary)
     return specs
 
 
@@ -197,7 +227,7 @@ class Alarms(PlatformComponent):
 
     def __init__(self, name: str, args: AlarmsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(name, opts)
-        prefix = f"{PROJECT}-{args.stack}"
+        prefix = f"{PROJECT}-{args.stack}{args.name_suffix}"
         specs = alarm_specs(args)  # before any resource: a config problem stops the run with nothing declared
         self.topics: dict[Severity, aws.sns.Topic] = {}
         policies: dict[Severity, aws.sns.TopicPolicy] = {}

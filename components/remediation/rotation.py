@@ -10,7 +10,8 @@ the gate knows its issuer rotates it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -40,6 +41,9 @@ class ApplicationSecretsArgs:
     aws: account, partition and region.
     kms_key_arn: the secrets' key (the platform's security key).
     alerts_kms_key_arn / logs_kms_key_arn: keys of the function's dead-letter queue and log group.
+    replica_kms_key_arns: region -> key of a replica of every secret there (the DR region's standby reads the
+        same keys through its own external-secrets; Secrets Manager keeps the replicas in step with each rotation).
+        Default: none.
     """
 
     secrets: tuple[ApiSecretConfig, ...]
@@ -49,6 +53,7 @@ class ApplicationSecretsArgs:
     kms_key_arn: pulumi.Input[str]
     alerts_kms_key_arn: pulumi.Input[str]
     logs_kms_key_arn: pulumi.Input[str]
+    replica_kms_key_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 def rotation_statements(args: ApplicationSecretsArgs, secret_arns: list[pulumi.Output[str]]) -> list[dict[str, Any]]:
@@ -93,6 +98,7 @@ class ApplicationSecrets(PlatformComponent):
                 name=app_secret_name(args.stack, secret.name),
                 description=(secret.description or f"ai-api {secret.source} key {secret.name}")[:2048],
                 kms_key_id=args.kms_key_arn,
+                replicas=[{"region": region, "kms_key_id": key} for region, key in args.replica_kms_key_arns.items()],
                 recovery_window_in_days=args.rotation.recovery_window_days,
                 tags={LENGTH_TAG: str(secret.length)} if generated else EXTERNAL_ROTATION_TAGS,
                 opts=self.child_opts(),

@@ -18,6 +18,7 @@ from . import (  # noqa: F401 - each module registers its rules
     backup,
     compute,
     database,
+    dr,
     edge,
     identity,
     kubernetes,

@@ -323,6 +323,14 @@ MAPPING: dict[str, tuple[ApiField, ...]] = {
         "imageTagMutability imageTagMutability",
         "encryptionConfigurations[].encryptionType encryptionConfiguration.encryptionType",
     ),
+    "aws:ecr/replicationConfiguration:ReplicationConfiguration": _rows(
+        "ecr PutReplicationConfiguration",
+        "replicationConfiguration.rules[].destinations[].region $.rules[].destinations[].region",
+        "replicationConfiguration.rules[].destinations[].registryId $.rules[].destinations[].registryId",
+        "replicationConfiguration.rules[].repositoryFilters[].filter $.rules[].repositoryFilters[].filter",
+        "replicationConfiguration.rules[].repositoryFilters[].filterType $.rules[].repositoryFilters[].filterType",
+        base="replicationConfiguration",
+    ),
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": _rows(
         "ecr PutLifecyclePolicy",
         "repository repositoryName",
@@ -415,6 +423,10 @@ MAPPING: dict[str, tuple[ApiField, ...]] = {
         ("serverlessv2ScalingConfiguration.maxCapacity $.MaxCapacity", RDS_MAX_ACU),
         base="ServerlessV2ScalingConfiguration",
     ),
+    "aws:rds/globalCluster:GlobalCluster": _rows(
+        "rds CreateGlobalCluster",
+        "globalClusterIdentifier GlobalClusterIdentifier",
+    ),
     "aws:rds/clusterInstance:ClusterInstance": _rows(
         "rds CreateDBInstance",
         ("identifier DBInstanceIdentifier autoname", RDS_INSTANCE_ID),
@@ -430,6 +442,17 @@ MAPPING: dict[str, tuple[ApiField, ...]] = {
     "aws:rds/subnetGroup:SubnetGroup": _rows(
         "rds CreateDBSubnetGroup",
         ("name DBSubnetGroupName autoname", RDS_SUBNET_GROUP),
+    ),
+    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": _rows(
+        "s3 PutBucketReplication",
+        ("bucket Bucket", S3_BUCKET),
+        ("rules[].id $.Rules[].ID", S3_RULE_ID),
+        "rules[].status $.Rules[].Status",
+        "rules[].deleteMarkerReplication.status $.Rules[].DeleteMarkerReplication.Status",
+        "rules[].destination.storageClass $.Rules[].Destination.StorageClass",
+        "rules[].destination.replicationTime.status $.Rules[].Destination.ReplicationTime.Status",
+        "rules[].destination.metrics.status $.Rules[].Destination.Metrics.Status",
+        base="ReplicationConfiguration",
     ),
     "aws:s3/bucket:Bucket": _rows(
         "s3 CreateBucket",
@@ -461,13 +484,6 @@ MAPPING: dict[str, tuple[ApiField, ...]] = {
             S3_POSITIVE_DAYS,
         ),
         base="LifecycleConfiguration.Rules[]",
-    ),
-    "aws:s3/bucketReplicationConfig:BucketReplicationConfig": _rows(
-        "s3 PutBucketReplication",
-        ("rules[].id ReplicationConfiguration.Rules[].ID", S3_RULE_ID),
-        "rules[].status ReplicationConfiguration.Rules[].Status",
-        "rules[].destination.storageClass ReplicationConfiguration.Rules[].Destination.StorageClass",
-        "rules[].deleteMarkerReplication.status ReplicationConfiguration.Rules[].DeleteMarkerReplication.Status",
     ),
     "aws:s3/bucketOwnershipControls:BucketOwnershipControls": _rows(
         "s3 PutBucketOwnershipControls",

@@ -10,6 +10,7 @@ from typing import Any
 from pulumi_policy import PolicyResource
 
 from .core import (
+    AUDIT_LOG_TAG,
     HIGH,
     Param,
     StackIndex,
@@ -18,11 +19,13 @@ from .core import (
     is_log_delivery,
     is_set,
     items,
+    locked_audit_archive,
     mapping,
     resource_rule,
     stack_rule,
     tag,
 )
+from .dr import is_global_secondary, is_replica_bucket
 
 VAULT = "aws:backup/vault:Vault"
 PLAN = "aws:backup/plan:Plan"
@@ -31,7 +34,6 @@ VAULT_LOCK = "aws:backup/vaultLockConfiguration:VaultLockConfiguration"
 OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
 # A bucket holding audit records (the CloudTrail bucket) carries this tag; with an Object Lock default retention it
 # is its own backup: every version is immutable for the retention, and CloudTrail's digest files prove integrity.
-AUDIT_LOG_TAG = "ai-platform/audit-log"
 # Data resources AWS Backup can protect (KMS keys and vaults are stateful too, but are protected, not backed up).
 BACKED_UP_TYPES = (
     "aws:rds/cluster:Cluster",
@@ -96,13 +98,6 @@ def backup_plan_retention(_type: str, props: Mapping[str, Any], config: Mapping[
         yield f"cross-region copies are kept at most {int(longest(copies))} days; at least {minimum}"
 
 
-def _locked_audit_archive(resource: PolicyResource, index: StackIndex) -> bool:
-    """An audit-log bucket (tagged) whose every new object version is locked by a default retention."""
-    if str(tag(resource.props, AUDIT_LOG_TAG) or "").lower() != "true":
-        return False
-    return any(is_set(lock.props, "rule", "defaultRetention") for lock in index.dependents(resource, OBJECT_LOCK))
-
-
 def _covers(selection: PolicyResource, resource: PolicyResource) -> bool:
     """A selection covers a resource by depending on it (its ARN is listed), by ARN pattern, or by tag."""
     if resource.urn in [d.urn for d in selection.dependencies]:
@@ -138,8 +133,10 @@ def backup_stateful_covered(
     resource: PolicyResource | None, index: StackIndex, _config: Mapping[str, Any]
 ) -> Iterable[str]:
     assert resource is not None
-    if is_log_delivery(resource.props) or _locked_audit_archive(resource, index):
+    if is_log_delivery(resource.props) or locked_audit_archive(resource, index):
         return  # access logs are retained by lifecycle, audit logs by Object Lock: neither is backed up
+    if is_replica_bucket(resource, index) or is_global_secondary(resource):
+        return  # a DR replica: its source is backed up, and the recovery points are copied into the DR region
     if not any(_covers(selection, resource) for selection in index.by_type(SELECTION)):
         yield f"{resource.resource_type.rsplit(':', 1)[-1]} {resource.name} is in no backup selection"
 

@@ -440,3 +440,16 @@ def tls_only_findings(
             yield f"{noun} {subject.name}'s policy: {error}"
             return
     yield f"{noun} {subject.name}'s policy does not deny aws:SecureTransport=false"
+
+
+# Tag of a CloudTrail archive bucket (components/security): Object Lock keeps it, not backups or replication.
+AUDIT_LOG_TAG = "ai-platform/audit-log"
+OBJECT_LOCK_CONFIGURATION = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+
+
+def locked_audit_archive(resource: PolicyResource, index: StackIndex) -> bool:
+    """An audit-log bucket (tagged) whose every new object version is locked by a default retention."""
+    if str(tag(resource.props, AUDIT_LOG_TAG) or "").lower() != "true":
+        return False
+    locks = index.dependents(resource, OBJECT_LOCK_CONFIGURATION)
+    return any(is_set(lock.props, "rule", "defaultRetention") for lock in locks)

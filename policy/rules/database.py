@@ -22,8 +22,10 @@ from .core import (
     stack_rule,
     truthy,
 )  # fmt: skip
+from .dr import is_global_secondary
 
 RDS_CLUSTER = "aws:rds/cluster:Cluster"
+GLOBAL_CLUSTER = "aws:rds/globalCluster:GlobalCluster"
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
 DATABASES = (RDS_CLUSTER, RDS_INSTANCE)
@@ -135,6 +137,8 @@ def rds_multi_az(db: PolicyResource | None, index: StackIndex, _config: Mapping[
         if not truthy(db.props.get("multiAz")):
             yield f"instance {db.name} is single-AZ (multiAz is not true)"
         return
+    if is_global_secondary(db):
+        return  # an Aurora Global secondary: the primary serves; promotion brings it to the primary's size
     members = index.dependents(db, RDS_CLUSTER_INSTANCE)
     zones = {str(dig(m.props, "availabilityZone")) for m in members if dig(m.props, "availabilityZone")}
     if len(members) < 2:
@@ -143,20 +147,32 @@ def rds_multi_az(db: PolicyResource | None, index: StackIndex, _config: Mapping[
         yield f"all instances of cluster {db.name} are pinned to {zones.pop()}"
 
 
-@resource_rule(
+@stack_rule(
     id="rds-managed-master-password",
     area="database",
     types=DATABASES,
-    description="The master password is generated and rotated by RDS in Secrets Manager; no literal password anywhere.",
+    description="The master password is generated and rotated by RDS in Secrets Manager; no literal password anywhere. "
+    "An Aurora Global Database member, for which RDS cannot manage it, takes a generated password write-only "
+    "(masterPasswordWo: never in the cluster's state).",
     severity=CRITICAL,
-    remediation="Set manage_master_user_password=True (with master_user_secret_kms_key_id) and remove master_password.",
+    remediation="Set manage_master_user_password=True (with master_user_secret_kms_key_id) and remove master_password; "
+    "for the source of an aws.rds.GlobalCluster, master_password_wo with master_password_wo_version.",
     controls=("CIS 2.3 (RDS credentials)", "CKV_SECRET_6"),
     on_unknown="fail",
 )
-def rds_managed_master_password(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> Iterable[str]:
+def rds_managed_master_password(
+    db: PolicyResource | None, index: StackIndex, _config: Mapping[str, Any]
+) -> Iterable[str]:
+    assert db is not None
+    props = db.props
+    # The source of a global cluster: RDS cannot manage its password (Aurora user guide, "Limitations for Secrets
+    # Manager integration"); a write-only one is the alternative that keeps it out of the cluster's state.
+    global_source = db.resource_type == RDS_CLUSTER and bool(index.dependents(db, GLOBAL_CLUSTER))
     for key in ("masterPassword", "masterPasswordWo", "password", "passwordWo"):
-        if is_set(props, key):
+        if is_set(props, key) and not (global_source and key == "masterPasswordWo"):
             yield f"{key} is set: a literal password lives in config/state; let RDS manage it"
+    if global_source and is_set(props, "masterPasswordWo"):
+        return
     replica = is_set(props, "globalClusterIdentifier") or is_set(props, "replicationSourceIdentifier") or is_set(
         props, "replicateSourceDb") or is_set(props, "snapshotIdentifier")  # fmt: skip
     if not truthy(props.get("manageMasterUserPassword")) and not (replica and not is_set(props, "masterUsername")):
