@@ -485,7 +485,7 @@ class Platform(PlatformComponent):
         """The public hosted zone with its query logs, and the primary site's ai-api certificate issued through it
         (unless `api.certificate_arn` names one): both need nothing of the cluster and start at once."""
         self.dns_zone: DnsZone | None = None
-        self.certificates: dict[str, pulumi.Input[str]] = {}
+        self.certificates: dict[str, DnsCertificate] = {}
         if config.dns is None:
             return
         regions = [site.aws_ctx.region for site in (self.primary, self.dr_site) if site is not None]
@@ -521,17 +521,20 @@ class Platform(PlatformComponent):
         if site.key not in self.certificates:
             if self.dns_zone is None or self.config.dns is None:
                 raise StackConfigError([f"Pulumi.{self.config.stack}.yaml: ai-platform:api: no certificate source"])
+            primary = self.certificates.get("primary")
             certificate = DnsCertificate(
                 f"{site.name}-api-certificate",
                 DnsCertificateArgs(
                     domain_name=api.domain_name,
                     zone_id=self.dns_zone.zone_id,
                     key_algorithm=self.config.dns.certificate.key_algorithm,
+                    # The DR region's certificate validates through the records the primary's declared.
+                    validation_record_fqdns=primary.validation_record_fqdns if primary else None,
                 ),
                 site.aws_opts(self),
             )
-            self.certificates[site.key] = certificate.certificate_arn
-        return self.certificates[site.key]
+            self.certificates[site.key] = certificate
+        return self.certificates[site.key].certificate_arn
 
     @staticmethod
     def _failover(config: StackConfig) -> bool:

@@ -136,11 +136,11 @@ class StackConfig(Section):
                 "range",
             )
         certificate = dr.standby.certificate_arn
-        if self.api is not None and certificate is None:
+        if self.api is not None and certificate is None and self.dns is None:
             raise FieldError(
                 "dr.standby.certificate_arn",
                 f"the standby ai-api's ALB in {dr.region} needs a certificate; allowed: an ACM certificate ARN in "
-                f"{dr.region} covering api.domain_name",
+                f"{dr.region} covering api.domain_name, or an ai-platform:dns zone to issue it",
             )
         if certificate is not None and certificate.split(":")[3] != dr.region:
             raise FieldError(

@@ -29,12 +29,17 @@ class DnsCertificateArgs:
     key_algorithm: RSA_2048 (default), EC_prime256v1 or EC_secp384r1.
     subject_alternative_names: further names of the same zone (default none); wildcard names share their base
         name's validation record, so list either, not both.
+    validation_record_fqdns: the validation records another certificate of the same names already declared (ACM
+        asks every certificate of one name in one account for the same CNAME, whatever the region): the DR region's
+        certificate validates through the primary's records instead of declaring them a second time, so removing
+        one side never deletes the other's record. Default: declare them.
     """
 
     domain_name: str
     zone_id: pulumi.Input[str]
     key_algorithm: CertificateKeyAlgorithm = "RSA_2048"
     subject_alternative_names: Sequence[str] = ()
+    validation_record_fqdns: Sequence[pulumi.Input[str]] | None = None
 
 
 def _record_key(domain: str) -> str:
@@ -47,8 +52,8 @@ class DnsCertificate(PlatformComponent):
 
     `certificate_arn` is the validation's output: whatever uses it (the ALB's listener) waits for an issued
     certificate. ACM renews it by itself as long as the validation records stay (60 days before expiry). ACM gives
-    every certificate of one name in one account the same validation CNAME, whatever the region, so the record
-    allows overwriting: the standby region's certificate reuses the record the primary's made.
+    every certificate of one name in one account the same validation CNAME, whatever the region: the standby
+    region's certificate is given the primary's records (`validation_record_fqdns`) instead of declaring them again.
     """
 
     area = "edge"
@@ -65,16 +70,26 @@ class DnsCertificate(PlatformComponent):
             options={"certificate_transparency_logging_preference": "ENABLED"},
             opts=self.child_opts(),
         )
-        records = [self._validation_record(name, certificate, args.zone_id, domain) for domain in domains]
+        if args.validation_record_fqdns is None:
+            records = [self._validation_record(name, certificate, args.zone_id, domain) for domain in domains]
+            self.validation_record_fqdns: list[pulumi.Input[str]] = [record.fqdn for record in records]
+        else:
+            self.validation_record_fqdns = list(args.validation_record_fqdns)
         validation = aws.acm.CertificateValidation(
             f"{name}-validation",
             certificate_arn=certificate.arn,
-            validation_record_fqdns=[record.fqdn for record in records],
+            validation_record_fqdns=self.validation_record_fqdns,
             opts=self.child_opts(),
         )
         self.certificate_arn: pulumi.Output[str] = validation.certificate_arn
         self.domain_name = args.domain_name
-        self.register_outputs({"certificate_arn": self.certificate_arn, "domain_name": self.domain_name})
+        self.register_outputs(
+            {
+                "certificate_arn": self.certificate_arn,
+                "domain_name": self.domain_name,
+                "validation_record_fqdns": self.validation_record_fqdns,
+            }
+        )
 
     def _validation_record(
         self, name: str, certificate: aws.acm.Certificate, zone_id: pulumi.Input[str], domain: str
