@@ -260,14 +260,16 @@ def test_every_observability_object_matches_its_schema(any_stack: str) -> None:
 
 
 def test_rolling_without_observability_builds_and_releases_with_analysis_need_it() -> None:
-    off = {"ai-platform:observability": {"enabled": False}, "ai-platform:api": {"strategy": "rolling"}}
+    # The account's security findings go to the alert topics: a stack without observability cannot own them.
+    unowned = {"ai-platform:security": {"manage_account_security": False}}
+    off = {"ai-platform:observability": {"enabled": False}, "ai-platform:api": {"strategy": "rolling"}, **unowned}
     plan = build_plan("prod", off)
     assert not plan.by_type(OBSERVABILITY)
     assert not plan.by_type("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
     policy = plan.by_name("prod-ai-api-netpol-allow-ingress").inputs["spec"]["ingress"]
     assert len(policy) == 1  # the ALB only: no monitoring namespace to admit
     for strategy in ("canary", "blue-green"):
-        raw = {"ai-platform:observability": {"enabled": False}, "ai-platform:api": {"strategy": strategy}}
+        raw = {"ai-platform:observability": {"enabled": False}, "ai-platform:api": {"strategy": strategy}, **unowned}
         with pytest.raises(StackConfigError) as error:
             stack_config("prod", raw)
         [line] = error.value.problems
