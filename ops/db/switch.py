@@ -3,9 +3,9 @@
 `ai-platform:api.maintenance_mode` is flipped in `Pulumi.<stack>.yaml` by editing that one line (or adding it under
 `ai-platform:api:`; ops/stackedit.py), so comments and layout stay as they were (`pulumi config set` rewrites the
 whole file and drops comments). Then `pulumi up --target <Ingress URN>` applies just the Ingress, and the command
-waits until the ALB answers accordingly. Pulumi's state and the stack file always agree with the cluster, so an ordinary `pulumi up`
-from the same checkout keeps maintenance mode as it is; a deployment from another checkout (CI from main) would
-turn it off, so deployments wait while it is on (docs/runbooks/database.md).
+waits until the ALB answers accordingly. Pulumi's state and the stack file always agree with the cluster, so an
+ordinary `pulumi up` from the same checkout keeps maintenance mode as it is; a deployment from another checkout (CI
+from main) would turn it off, so deployments wait while it is on (docs/runbooks/database.md).
 """
 
 from __future__ import annotations
