@@ -5,8 +5,8 @@
   finding. Waits for a scan still in progress (bounded). Exit 0 when releasable, 1 when not, 2 for bad arguments.
 - `image record --stacks dev staging prod --digest sha256:... [--tag T]`: sets `ai-platform:api.image.digest`
   (and `image.tag`; without --tag a stale tag is removed, so people never read a tag the digest contradicts) in each
-  stack file by editing the lines in place: every comment and every other line stays as it was. The result is
-  validated with the stack's own config model before it is written.
+  stack file by editing those lines in place (ops/stackedit.py): every comment and every other line stays as it
+  was. The result is validated with the stack's own config model before it is written.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from config import PROJECT, StackConfigError, load_stack_config
+from config import PROJECT, StackConfigError
 from config.stackfile import read_stack_file
 from ops.engine import PROJECT_DIR, stack_file
+from ops.stackedit import DELETE, StackEditError, update_file
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -89,99 +90,23 @@ def check(ecr: Any, stack: str, digest: str, *, wait_seconds: float = 600, pause
 
 # --- recording a digest in a stack file ---------------------------------------------------------------------------
 
-# `key: rest` of a block mapping; a plain key may hold colons (`ai-platform:api`) but not ": ".
-_KEY_LINE = re.compile(r"^(?P<indent> *)(?P<key>[^\s#'\"-][^#]*?|\"[^\"]+\"|'[^']+'):(?P<rest>(?:[ \t].*)?)$")
-
-
-def _block(lines: list[str], start: int, indent: int) -> int:
-    """Index after the block of the mapping key at `start` (lines indented deeper, blank lines and comments)."""
-    end = start + 1
-    for index in range(start + 1, len(lines)):
-        stripped = lines[index].strip()
-        if stripped and not stripped.startswith("#") and len(lines[index]) - len(lines[index].lstrip(" ")) <= indent:
-            break
-        end = index + 1
-    while end > start + 1 and not lines[end - 1].strip():
-        end -= 1
-    return end
-
-
-def _find_key(lines: list[str], start: int, end: int, key: str) -> tuple[int, int] | None:
-    """(line index, indent) of `key:` among the direct children of lines[start:end] (the shallowest keys)."""
-    found: list[tuple[int, int, str]] = []
-    for index in range(start, end):
-        match = _KEY_LINE.match(lines[index])
-        if match and not lines[index].lstrip().startswith("#"):
-            found.append((index, len(match["indent"]), match["key"].strip("\"'")))
-    if not found:
-        return None
-    child_indent = min(indent for _, indent, _ in found)
-    for index, indent, name in found:
-        if indent == child_indent and name == key:
-            return index, indent
-    return None
-
-
-def _child_indent(lines: list[str], start: int, end: int, parent_indent: int) -> int:
-    for index in range(start, end):
-        match = _KEY_LINE.match(lines[index])
-        if match and not lines[index].lstrip().startswith("#"):
-            return len(match["indent"])
-    return parent_indent + 2
-
-
-def set_image(text: str, digest: str, tag: str | None, source: str) -> str:
-    """`text` (a stack file) with `ai-platform:api.image.digest` = digest and the tag set (or removed if None)."""
-    lines = text.splitlines(keepends=True)
-    config = _find_key(lines, 0, len(lines), "config")
-    api = config and _find_key(lines, config[0] + 1, _block(lines, *config), API_KEY)
-    if not api:
-        raise ImageError(f"{source}: no `{API_KEY}:` section: this stack runs no ai-api, nothing to release")
-    api_end = _block(lines, *api)
-    if lines[api[0]].split(":", 2)[-1].strip().split("#")[0].strip():
-        raise ImageError(f"{source}: `{API_KEY}` is written inline; write it as a block to record releases")
-    image = _find_key(lines, api[0] + 1, api_end, "image")
-    if image is None:
-        indent = _child_indent(lines, api[0] + 1, api_end, api[1])
-        lines.insert(api[0] + 1, f"{' ' * indent}image:\n")
-        image = (api[0] + 1, indent)
-    elif _KEY_LINE.match(lines[image[0]])["rest"].split("#")[0].strip():  # type: ignore[index]
-        raise ImageError(f"{source}: `{API_KEY}.image` is written inline; write it as a block to record releases")
-    image_end = _block(lines, *image)
-    indent = _child_indent(lines, image[0] + 1, image_end, image[1])
-    wanted = {"digest": digest, "tag": tag}
-    for key in ("tag", "digest"):
-        found = _find_key(lines, image[0] + 1, image_end, key)
-        value = wanted[key]
-        if found is not None and value is None:
-            del lines[found[0]]
-            image_end -= 1
-        elif found is not None:
-            comment = re.search(r"\s+#.*$", lines[found[0]].rstrip("\n"))
-            lines[found[0]] = f"{' ' * found[1]}{key}: {value}{comment.group(0) if comment else ''}\n"
-        elif value is not None:
-            lines.insert(image[0] + 1, f"{' ' * indent}{key}: {value}\n")
-            image_end += 1
-    return "".join(lines)
-
 
 def record(stack: str, digest: str, tag: str | None, project_dir: Path = PROJECT_DIR) -> Path:
     """Write the digest (and tag) into `Pulumi.<stack>.yaml`, after validating the result as the stack's config."""
     path = stack_file(stack, project_dir)
     if not path.is_file():
         raise ImageError(f"{path.name}: no such stack file")
-    updated = set_image(path.read_text(), digest, tag, path.name)
-    candidate = path.with_name(f".{path.name}.release")
-    candidate.write_text(updated)
+    if API_KEY not in read_stack_file(path):
+        raise ImageError(f"{path.name}: no `{API_KEY}:` section: this stack runs no ai-api, nothing to release")
+    # The digest first: removing a stale tag then never leaves `image:` empty.
+    changes: dict[tuple[str, ...], object] = {
+        ("image", "digest"): digest,
+        ("image", "tag"): DELETE if tag is None else tag,
+    }
     try:
-        raw = read_stack_file(candidate)
-        load_stack_config(stack, raw, source=path.name)
-        image = raw[API_KEY]["image"]
-        if image.get("digest") != digest or image.get("tag") != tag:
-            raise ImageError(f"{path.name}: the edit did not land where the config reader looks ({image})")
-        candidate.replace(path)
-    finally:
-        candidate.unlink(missing_ok=True)
+        update_file(path, API_KEY, changes, stack=stack)
+    except StackEditError as error:
+        raise ImageError(str(error)) from None
     return path
 
 

@@ -142,7 +142,7 @@ def _writer(world: World) -> str:
 
 
 def _declared(world: World) -> str | None:
-    from ops.dr.stackedit import declared_active_region
+    from ops.dr.aurora import declared_active_region
 
     return declared_active_region(world.stack_file, "prod")
 

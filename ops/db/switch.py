@@ -1,17 +1,16 @@
 """Maintenance mode from the command: the same config key a person would set, then a `pulumi up` of the Ingress only.
 
 `ai-platform:api.maintenance_mode` is flipped in `Pulumi.<stack>.yaml` by editing that one line (or adding it under
-`ai-platform:api:`), so comments and layout stay as they were (`pulumi config set` rewrites the whole file and drops
-comments). Then `pulumi up --target <Ingress URN>` applies just the Ingress, and the command waits until the ALB
-answers accordingly. Pulumi's state and the stack file always agree with the cluster, so an ordinary `pulumi up`
-from the same checkout keeps maintenance mode as it is; a deployment from another checkout (CI from main) would
-turn it off, so deployments wait while it is on (docs/runbooks/database.md).
+`ai-platform:api:`; ops/stackedit.py), so comments and layout stay as they were (`pulumi config set` rewrites the
+whole file and drops comments). Then `pulumi up --target <Ingress URN>` applies just the Ingress, and the command
+waits until the ALB answers accordingly. Pulumi's state and the stack file always agree with the cluster, so an
+ordinary `pulumi up` from the same checkout keeps maintenance mode as it is; a deployment from another checkout (CI
+from main) would turn it off, so deployments wait while it is on (docs/runbooks/database.md).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import time
 import urllib.error
@@ -26,6 +25,7 @@ import yaml
 from config.stackfile import StackYamlLoader
 from ops.db.sql import StepError
 from ops.engine import PROJECT_DIR, plan_stack
+from ops.stackedit import StackEditError, set_value, update_file
 
 SECTION = "ai-platform:api"
 KEY = "maintenance_mode"
@@ -36,44 +36,19 @@ def _parse(text: str) -> dict[str, Any]:
     return dict(yaml.load(text, Loader=StackYamlLoader)["config"])  # noqa: S506 - a SafeLoader subclass
 
 
+def _require_api(text: str) -> None:
+    if SECTION not in _parse(text):
+        raise StepError(f"the stack file has no `{SECTION}:` section: maintenance mode needs the ai-api")
+
+
 def set_flag(text: str, enabled: bool) -> str:
-    """The stack file text with `ai-platform:api.maintenance_mode` set (or its line added after the section's
-    header), every other byte unchanged. Refuses a file without a block-style `ai-platform:api:` section."""
-    lines = text.splitlines(keepends=True)
-    header = next(
-        (i for i, line in enumerate(lines) if re.match(rf"^(\s+){re.escape(SECTION)}:\s*(#.*)?$", line)), None
-    )
-    if header is None:
-        raise StepError(f"the stack file has no block `{SECTION}:` section: maintenance mode needs the ai-api")
-    indent = len(lines[header]) - len(lines[header].lstrip())
-    child = None
-    end = len(lines)
-    for i in range(header + 1, len(lines)):
-        stripped = lines[i].strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        current = len(lines[i]) - len(lines[i].lstrip())
-        if current <= indent:
-            end = i
-            break
-        child = current if child is None else child
-    if child is None:
-        raise StepError(f"`{SECTION}:` in the stack file has no settings")
-    value = "true" if enabled else "false"
-    pattern = re.compile(rf"^( {{{child}}}{KEY}:[ \t]*)[^#\s]+(.*)$", re.DOTALL)
-    for i in range(header + 1, end):
-        match = pattern.match(lines[i])
-        if match:
-            lines[i] = f"{match.group(1)}{value}{match.group(2)}"
-            break
-    else:
-        lines.insert(header + 1, f"{' ' * child}{KEY}: {value}\n")
-    result = "".join(lines)
-    before, after = _parse(text), _parse(result)
-    expected = {**before, SECTION: {**before[SECTION], KEY: enabled}}
-    if after != expected:  # the edit must change that one value and nothing else
-        raise StepError("could not set maintenance_mode in the stack file without changing anything else")
-    return result
+    """The stack file text with `ai-platform:api.maintenance_mode` set (or its line added to the section), every
+    other byte unchanged (ops/stackedit.py). Refuses a file without a block-style `ai-platform:api:` section."""
+    _require_api(text)
+    try:
+        return set_value(text, SECTION, (KEY,), enabled)
+    except StackEditError as error:
+        raise StepError(str(error)) from None
 
 
 def ingress_urn(stack: str, project_dir: Path = PROJECT_DIR) -> str:
@@ -151,7 +126,11 @@ class StackFileSwitch:
 
     def set(self, enabled: bool) -> dict[str, Any]:
         """Write the flag, apply the Ingress, wait for the ALB to answer accordingly."""
-        self.stack_file.write_text(set_flag(self.stack_file.read_text(), enabled))
+        _require_api(self.stack_file.read_text())
+        try:  # written only when the result loads as the stack's config
+            update_file(self.stack_file, SECTION, {(KEY,): enabled}, stack=self.stack)
+        except StackEditError as error:
+            raise StepError(str(error)) from None
         done = self.run(self._pulumi_up(), cwd=self.project_dir, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise StepError(f"`{' '.join(self._pulumi_up())}` failed: {done.stderr.strip()[-800:]}")

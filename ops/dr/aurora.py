@@ -14,11 +14,14 @@ primary instead of undoing the move.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from config import load_stack_config
+from config.stackfile import read_stack_file
 from ops.dr.context import DrContext
-from ops.dr.stackedit import declared_active_region, set_active_region
 from ops.dr.steps import DrInputError, Step
+from ops.stackedit import update_file
 
 LAG_METRIC = "AuroraGlobalDBReplicationLag"  # milliseconds, reported by each secondary cluster
 LAG_WINDOW = timedelta(minutes=15)
@@ -44,6 +47,19 @@ def _global_available(ctx: DrContext) -> bool:
     rds = ctx.client("rds", ctx.config.region)
     found = rds.describe_global_clusters(GlobalClusterIdentifier=ctx.global_cluster_id)["GlobalClusters"]
     return bool(found) and found[0].get("Status", "available") == "available"
+
+
+def declared_active_region(path: Path, stack: str) -> str:
+    """The active region the stack file declares (`aws:region` when `dr.active_region` is unset)."""
+    return load_stack_config(stack, read_stack_file(path), source=path.name).active_region
+
+
+def set_active_region(path: Path, stack: str, region: str) -> bool:
+    """Make the stack file declare `region` active (that line only, comments kept); False when it already does (the
+    file is not touched). The file is left as it was when the result would not load (ops/stackedit.py)."""
+    if declared_active_region(path, stack) == region:
+        return False
+    return update_file(path, "ai-platform:dr", {("active_region",): region}, stack=stack)
 
 
 def declare_step(ctx: DrContext, region: str) -> Step:
