@@ -670,6 +670,7 @@ class Platform(PlatformComponent):
                 ),
                 replication=replication,
                 global_secondary=database.cluster_identifier if standby and not site.active else None,
+                drill_stack=config.stack if config.dr.strategy != "none" and site.active else None,
             ),
             site.aws_opts(self),
         )

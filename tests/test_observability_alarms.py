@@ -138,7 +138,9 @@ def test_every_alarm_notifies_its_severitys_topic_and_links_a_runbook_heading(st
         assert inputs["alarmActions"] == inputs["okActions"] == [topics[severity]], key
         assert inputs["alarmDescription"].endswith(f"Runbook: {RUNBOOK}#{key}")
         assert key in anchors, f"{RUNBOOK} has no heading for {key}"
-        assert inputs["treatMissingData"] in ("missing", "notBreaching")
+        # Silence is not an incident, except for a heartbeat: the drill age stops arriving when its job stops.
+        heartbeat = key == "dr-drill-overdue"
+        assert inputs["treatMissingData"] in (("breaching",) if heartbeat else ("missing", "notBreaching")), key
         # PutMetricAlarm: M of N with M <= N, and the evaluated range at most a day.
         assert 1 <= inputs["datapointsToAlarm"] <= inputs["evaluationPeriods"]
         queries = inputs.get("metricQueries", [])
@@ -337,3 +339,18 @@ def test_gate_refuses_an_unencrypted_topic_and_an_alarm_to_a_foreign_topic() -> 
         {"type": ALARM, "name": "a", "props": {"alarmActions": [foreign]}, "deps": (), "protect": False},
     ])  # fmt: skip
     assert messages == [f"alarm a notifies no SNS topic of this stack ({foreign})"]
+
+
+def test_the_active_site_watches_the_restore_drills_and_dev_has_none() -> None:
+    drills = {"dr-drill-failed", "dr-drill-overdue"}
+    for stack in ("staging", "prod"):
+        found = alarms(build_plan(stack))
+        assert drills <= set(found), stack
+        overdue = found["dr-drill-overdue"].inputs
+        assert (overdue["namespace"], overdue["metricName"], overdue["dimensions"]) == (
+            "ai-platform/dr",
+            "DrillAgeHours",
+            {"Stack": stack},
+        )
+        assert overdue["threshold"] == 35 * 24
+    assert not drills & set(alarms(build_plan("dev")))

@@ -18,6 +18,7 @@ Every metric below was checked against the AWS page that defines it (namespace, 
 | AWS/Route53 | HealthCheckStatus (us-east-1 only) | HealthCheckId | [ROUTE53] |
 | AWS/S3 | ReplicationLatency, OperationsFailedReplication | SourceBucket, DestinationBucket, RuleId | [S3_CRR] |
 | AWS/RDS | AuroraGlobalDBReplicationLag, AuroraGlobalDBRPOLag (secondary cluster) | DBClusterIdentifier | [AURORA] |
+| ai-platform/dr | DrillSucceeded, DrillAgeHours (`ops dr drill`, `ops dr status --publish`) | Stack | [DR_DRILL] |
 
 Role metrics, not per-instance ones: AWS recommends them for Aurora alarms because instances change roles on
 failover ([AURORA_ALARMS]). The ALB's unhealthy-target alarm is a Metrics Insights query ([MI], [MI_ALARMS]): the
@@ -32,6 +33,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import pulumi
+
+from lib.dr_names import DRILL_AGE_METRIC, DRILL_METRIC_NAMESPACE, DRILL_SUCCEEDED_METRIC
 
 Severity = Literal["critical", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "warning", "info")
@@ -51,6 +54,8 @@ DOCS = {
     "BACKUP_EVENTS": "https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html",
     "ROUTE53": "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/monitoring-health-checks.html",
     "S3_CRR": "https://docs.aws.amazon.com/AmazonS3/latest/userguide/repl-metrics.html",
+    # The project's own metrics: defined by the command that publishes them.
+    "DR_DRILL": "docs/runbooks/dr.md#drill",
 }
 # Route 53 publishes its health-check metrics in this region only.
 ROUTE53_METRICS_REGION = "us-east-1"
@@ -70,6 +75,7 @@ METRIC_DOCS: dict[tuple[str, str], str] = {
     ("AWS/SQS", "ApproximateAgeOfOldestMessage"): DOCS["SQS"],
     ("AWS/CertificateManager", "DaysToExpiry"): DOCS["ACM"],
     ("AWS/Route53", "HealthCheckStatus"): DOCS["ROUTE53"],
+    **{(DRILL_METRIC_NAMESPACE, m): DOCS["DR_DRILL"] for m in (DRILL_SUCCEEDED_METRIC, DRILL_AGE_METRIC)},
 }  # fmt: skip
 
 GIB = 1024**3
@@ -450,6 +456,48 @@ def global_database_alarms(secondary_cluster_identifier: pulumi.Input[str]) -> l
 
 
 # --- Karpenter's interruption queue, the certificate -------------------------------------------------------------
+
+
+# A drill is monthly: overdue once the last successful one is 35 days old (a month and a few days of grace).
+DRILL_OVERDUE_HOURS = 35 * 24
+DAY_SECONDS = 86400
+
+
+def drill_alarms(stack: str) -> list[AlarmSpec]:
+    """The restore drill (`python -m ops dr drill`, monthly in CI) failed, or none succeeded for 35 days (the daily
+    `ops dr status --publish` keeps the age current; a day without it counts as overdue)."""
+
+    def drill(metric: str, statistic: str) -> Metric:
+        return Metric(DRILL_METRIC_NAMESPACE, metric, {"Stack": stack}, statistic)
+
+    return [
+        AlarmSpec(
+            key="dr-drill-failed",
+            severity="warning",
+            summary="The last restore drill failed its integrity check or did not become usable: a restore today "
+            "may fail the same way.",
+            comparison="LessThanThreshold",
+            threshold=1,
+            period=DAY_SECONDS,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            treat_missing_data="notBreaching",  # no drill that day: the overdue alarm watches the gaps
+            metric=drill(DRILL_SUCCEEDED_METRIC, "Minimum"),
+        ),
+        AlarmSpec(
+            key="dr-drill-overdue",
+            severity="warning",
+            summary=f"No restore drill has succeeded for {DRILL_OVERDUE_HOURS // 24} days (or nothing reports the "
+            "drill age): the recovery procedure is untested.",
+            comparison="GreaterThanThreshold",
+            threshold=DRILL_OVERDUE_HOURS,
+            period=DAY_SECONDS,  # a day is also the longest window CloudWatch evaluates (period x periods)
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            treat_missing_data="breaching",
+            metric=drill(DRILL_AGE_METRIC, "Maximum"),
+        ),
+    ]
 
 
 def queue_alarms(queue_name: pulumi.Input[str]) -> list[AlarmSpec]:

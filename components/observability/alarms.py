@@ -34,6 +34,7 @@ from components.observability.alarm_catalog import (
     certificate_alarms,
     dashboard_body,
     database_alarms,
+    drill_alarms,
     global_database_alarms,
     health_check_alarms,
     load_balancer_dimension,
@@ -87,6 +88,8 @@ class AlarmsArgs:
     api: the ai-api's web ACL, ALB and certificate (AiApi outputs); None without the workload.
     name_suffix: appended to the name prefix `ai-platform-<stack>` (the DR site's `-dr`: dashboards are global).
     replication: the S3 cross-region replication (source region only); None without DR.
+    drill_stack: the stack whose restore drills this site watches (the active site of a stack with DR: the drill
+        publishes its metrics there); None without DR.
     global_secondary: identifier of the Aurora Global secondary cluster of this region, whose lag metrics this
         region's alarms watch; None when this region holds no secondary.
     """
@@ -102,6 +105,7 @@ class AlarmsArgs:
     name_suffix: str = ""
     replication: ReplicationWatch | None = None
     global_secondary: pulumi.Input[str] | None = None
+    drill_stack: str | None = None
 
 
 def alarm_specs(args: AlarmsArgs) -> list[AlarmSpec]:
@@ -133,6 +137,8 @@ def alarm_specs(args: AlarmsArgs) -> list[AlarmSpec]:
         )
     if args.global_secondary is not None:
         specs += global_database_alarms(args.global_secondary)
+    if args.drill_stack is not None:
+        specs += drill_alarms(args.drill_stack)
     return specs
 
 
