@@ -25,7 +25,7 @@ import pulumi_aws as aws
 from components.base import PlatformComponent
 from config import BackupConfig
 from lib.aws import AwsContext
-from lib.iam import KEY_USE_ACTIONS, deny_insecure_transport, service_trust_policy
+from lib.iam import KEY_USE_ACTIONS, account_manages_topic, deny_insecure_transport, service_trust_policy
 
 # AWS managed policies for the AWS Backup service role: snapshots/restores of AWS resources, and of S3 buckets.
 SERVICE_ROLE_POLICIES: tuple[str, ...] = (
@@ -196,16 +196,7 @@ class Backup(PlatformComponent):
                 {
                     "Version": "2012-10-17",
                     "Statement": [
-                        {
-                            "Sid": "AccountManagesTopic",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": aws_ctx.root_principal},
-                            "Action": [
-                                "SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:Subscribe",
-                                "SNS:ListSubscriptionsByTopic", "SNS:Publish",
-                            ],
-                            "Resource": topic_arn,
-                        },
+                        account_manages_topic(aws_ctx, topic_arn, publishes=True),
                         {
                             "Sid": "AwsBackupPublishesVaultEvents",
                             "Effect": "Allow",

@@ -23,7 +23,7 @@ from config.cost import CostConfig
 from config.maintenance import MaintenanceConfig
 from config.types import parse_time_of_week
 from lib.aws import AwsContext
-from lib.iam import deny_insecure_transport, policy_document, service_trust_policy
+from lib.iam import account_manages_topic, deny_insecure_transport, policy_document, service_trust_policy
 
 _WEEK_MINUTES = 7 * 24 * 60
 _CRON_WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
@@ -117,18 +117,7 @@ def notice_topic_policy(aws_ctx: AwsContext, topic_arn: str, publisher_role_arn:
     """The notice topic's policy: the account manages it, only the scheduler's role publishes, TLS only."""
     return policy_document(
         [
-            {
-                "Sid": "AccountManagesTopic",
-                "Effect": "Allow",
-                "Principal": {"AWS": aws_ctx.root_principal},
-                "Action": [
-                    "SNS:GetTopicAttributes",
-                    "SNS:SetTopicAttributes",
-                    "SNS:Subscribe",
-                    "SNS:ListSubscriptionsByTopic",
-                ],
-                "Resource": topic_arn,
-            },
+            account_manages_topic(aws_ctx, topic_arn, publishes=False),
             {
                 "Sid": "SchedulerRolePublishes",
                 "Effect": "Allow",

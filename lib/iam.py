@@ -42,6 +42,24 @@ def deny_insecure_transport(
     }
 
 
+# What the account itself (through IAM) may do on an SNS topic it owns, besides publishing.
+TOPIC_OWNER_ACTIONS: tuple[str, ...] = (
+    "SNS:GetTopicAttributes", "SNS:SetTopicAttributes", "SNS:Subscribe", "SNS:ListSubscriptionsByTopic",
+)  # fmt: skip
+
+
+def account_manages_topic(aws_ctx: AwsContext, topic_arn: str, *, publishes: bool) -> dict[str, Any]:
+    """A topic-policy statement letting the account (through IAM) manage the topic, and publish with `publishes`."""
+    actions = [*TOPIC_OWNER_ACTIONS, *(["SNS:Publish"] if publishes else [])]
+    return {
+        "Sid": "AccountManagesTopic",
+        "Effect": "Allow",
+        "Principal": {"AWS": aws_ctx.root_principal},
+        "Action": actions,
+        "Resource": topic_arn,
+    }
+
+
 def irsa_trust_policy(
     oidc_provider_arn: pulumi.Input[str], oidc_issuer: pulumi.Input[str], namespace: str, service_account: str
 ) -> pulumi.Output[str]:

@@ -45,7 +45,7 @@ from components.observability.alarm_catalog import (
 from config import PROJECT, StackConfigError
 from config.observability import ObservabilityConfig
 from lib.aws import AwsContext
-from lib.iam import deny_insecure_transport, policy_document
+from lib.iam import account_manages_topic, deny_insecure_transport, policy_document
 
 # Who may publish to the topics, for this account only: CloudWatch alarms, EventBridge rules, AWS Budgets and Cost
 # Anomaly Detection (their service principals).
@@ -160,19 +160,7 @@ def topic_policy(aws_ctx: AwsContext, topic_arn: str, prefix: str) -> dict[str, 
 
     return policy_document(
         [
-            {
-                "Sid": "AccountManagesTopic",
-                "Effect": "Allow",
-                "Principal": {"AWS": aws_ctx.root_principal},
-                "Action": [
-                    "SNS:GetTopicAttributes",
-                    "SNS:SetTopicAttributes",
-                    "SNS:Subscribe",
-                    "SNS:ListSubscriptionsByTopic",
-                    "SNS:Publish",
-                ],
-                "Resource": topic_arn,
-            },
+            account_manages_topic(aws_ctx, topic_arn, publishes=True),
             service_publishes("CloudWatchAlarmsPublish", ALARM_PUBLISHER, aws_ctx.arn("cloudwatch", "alarm:*")),
             service_publishes("EventBridgeRulesPublish", EVENT_PUBLISHER, aws_ctx.arn("events", f"rule/{prefix}-*")),
             # Cost alerts (components/operations.py): AWS Budgets and Cost Anomaly Detection are global services.
