@@ -275,7 +275,8 @@ def test_the_steps_say_which_setting_to_delete_and_where_ci_runs() -> None:
     workflow = (PROJECT_DIR / ".github" / "workflows" / "pulumi-up.yml").read_text()
     assert "runs-on: ${{ vars.DEPLOY_RUNNER || 'ubuntu-24.04' }}" in workflow, "the README describes this runs-on"
     assert "vars.DEPLOY_RUNNER == ''" in workflow, "the job stops when no deploy runner is set"
-    assert "`DEPLOY_RUNNER`" in ci and "repository variable" in ci
+    assert "`DEPLOY_RUNNER`" in ci
+    assert "repository variable" in ci
 
 
 @pytest.mark.parametrize("stack", STACKS)

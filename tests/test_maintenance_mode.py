@@ -88,7 +88,7 @@ def test_maintenance_mode_answers_503_except_health(plan_of: Callable[..., Plan]
 
 def test_maintenance_mode_changes_only_the_ingress(plan_of: Callable[..., Plan]) -> None:
     """Pods, HPA, Rollout, Services, PDB: identical in and out of maintenance (the seed's `replicas 0` is gone); the
-    flag changes each site's ai-api Ingress (the primary's and the warm standby's: `ops db maintenance` targets both)."""
+    flag changes each site's ai-api Ingress (the primary's and the standby's: `ops db maintenance` targets both)."""
     before = {r.urn: r.inputs for r in plan_of("prod").resources}
     after = {r.urn: r.inputs for r in plan_of("prod", ON).resources}
     assert before.keys() == after.keys()
