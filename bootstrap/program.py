@@ -60,7 +60,14 @@ class BootstrapAccount(PlatformComponent):
             self.child_opts(providers={"aws": aws_provider}),
         )
         # Versions and the replica guard against a bad write; AWS Backup (with a vault lock) against a deletion of
-        # versions or of a bucket, in each region, by anyone.
+        # versions or of a bucket, in each region, by anyone. Each region's plan also copies its points into the
+        # other region's vault: the state's history survives the loss of a region whether or not replication kept
+        # up (the `dr-backup-copies` rule every prod stack meets).
+        sites = (
+            ("backup", home, aws_provider, self.state.state_bucket_arn, self.state.state_key_arn),
+            ("dr-backup", dr, dr_provider, self.state.replica_bucket_arn, self.state.replica_state_key_arn),
+        )
+        vault_arns = {ctx.region: ctx.arn("backup", f"backup-vault:{name}-{role}-vault") for role, ctx, *_ in sites}
         self.backups = [
             Backup(
                 f"{name}-{role}",
@@ -70,13 +77,12 @@ class BootstrapAccount(PlatformComponent):
                     protected_resources={"state": bucket},
                     source_kms_key_arns=[key],
                     aws=ctx,
+                    copy_destination_vault_arn=vault_arns[other.region],
+                    copy_destination_kms_key_arn=self.state.backup_key_arns[other.region],
                 ),
                 self.child_opts(providers={"aws": provider}),
             )
-            for role, ctx, provider, bucket, key in (
-                ("backup", home, aws_provider, self.state.state_bucket_arn, self.state.state_key_arn),
-                ("dr-backup", dr, dr_provider, self.state.replica_bucket_arn, self.state.replica_state_key_arn),
-            )
+            for (role, ctx, provider, bucket, key), other in zip(sites, (dr, home), strict=True)
         ]
         self.ci = CiAccess(
             f"{name}-ci",

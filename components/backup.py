@@ -123,8 +123,8 @@ class BackupArgs:
     source_kms_key_arns: keys encrypting the protected resources (storage, database): the backup role must read
         with them to copy S3 objects and Aurora snapshots into the vault.
     aws: account/partition/region, for ARNs and service principals.
-    copy_destination_vault_arn: a vault in another region (or account) receiving copies of the daily, weekly and
-        monthly points; None (default): no copies.
+    copy_destination_vault_arn: a vault in another region (or account) receiving copies of the copied rules'
+        points (every rule of the schedule, hourly included); None (default): no copies.
     copy_destination_kms_key_arn: the key of that vault: the backup role encrypts the copies with it.
     copy_retention_days: how long the copies are kept (default None: as long as the rule's own points).
     """

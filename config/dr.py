@@ -31,7 +31,7 @@ class DrStandbyConfig(Section):
     certificate_arn: Annotated[str, AfterValidator(_check_certificate_arn)] | None = Field(
         None,
         description="ACM certificate in the DR region covering api.domain_name, for the standby's ALB; without it "
-        "the ai-platform:dns zone issues one (one of the two is required with warm-standby and an ai-platform:api).",
+        "the ai-platform:dns zone (which warm-standby requires for its failover records) issues one.",
     )
 
 

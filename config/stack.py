@@ -135,13 +135,9 @@ class StackConfig(Section):
                 f"{dr.standby.network_cidr} overlaps network.cidr {self.network.cidr}; allowed: a disjoint private "
                 "range",
             )
+        # Without dr.standby.certificate_arn the zone issues the standby's certificate; without a zone, warm-standby
+        # is refused for the failover records it cannot hold (`_check_api_entry`), certificate or not.
         certificate = dr.standby.certificate_arn
-        if self.api is not None and certificate is None and self.dns is None:
-            raise FieldError(
-                "dr.standby.certificate_arn",
-                f"the standby ai-api's ALB in {dr.region} needs a certificate; allowed: an ACM certificate ARN in "
-                f"{dr.region} covering api.domain_name, or an ai-platform:dns zone to issue it",
-            )
         if certificate is not None and certificate.split(":")[3] != dr.region:
             raise FieldError(
                 "dr.standby.certificate_arn",

@@ -156,6 +156,14 @@ def test_state_and_its_replica_are_backed_up_in_their_regions(plan: Plan) -> Non
         "us-east-1",
         "us-west-2",
     ]
+    # Each region's points are copied into the other region's vault, with that vault's key usable by the role.
+    vaults = {provider_region(plan, v): v.inputs["name"] for v in plan.by_type("aws:backup/vault:Vault")}
+    for backup_plan in plan.by_type("aws:backup/plan:Plan"):
+        other = "us-west-2" if provider_region(plan, backup_plan) == "us-east-1" else "us-east-1"
+        destinations = {c["destinationVaultArn"] for r in backup_plan.inputs["rules"] for c in r["copyActions"]}
+        assert destinations == {f"arn:aws:backup:{other}:123456789012:backup-vault:{vaults[other]}"}
+        role_keys = doc(plan.by_name(backup_plan.name.removesuffix("-plan") + "-role-kms"))["Statement"][0]["Resource"]
+        assert any(arn.startswith(f"arn:aws:kms:{other}:123456789012:key/") for arn in role_keys)
 
 
 # --- the CI roles -------------------------------------------------------------------------------------------------
@@ -283,8 +291,12 @@ def test_deploy_role_is_bounded(plan: Plan) -> None:
 def test_push_role_pushes_to_its_stack_repository_only(plan: Plan, plan_of: Any) -> None:
     policy = inline_policy(plan, roles(plan)[ci_names.push_role_name("prod")])
     push = next(s for s in policy["Statement"] if s["Sid"] == "PushToStackRepository")
-    (repository,) = plan_of("prod").by_type("aws:ecr/repository:Repository")
-    assert push["Resource"] == f"arn:aws:ecr:us-east-1:123456789012:repository/{repository.inputs['name']}"
+    prod = plan_of("prod")
+    repositories = {provider_region(prod, r): r for r in prod.by_type("aws:ecr/repository:Repository")}
+    assert set(repositories) == {"us-east-1", "us-west-2"}  # the warm standby's copy, filled by registry replication
+    primary = repositories["us-east-1"]
+    # The primary's repository only: the standby's copy is never pushed to (its images arrive by replication).
+    assert push["Resource"] == f"arn:aws:ecr:us-east-1:123456789012:repository/{primary.inputs['name']}"
     assert all(access_levels(a) <= {"Read", "Write"} for a in push["Action"])
     assert "ecr:PutImage" in push["Action"]
     assert not any("Delete" in a for a in push["Action"])

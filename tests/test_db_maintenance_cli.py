@@ -4,6 +4,7 @@ maintenance mode is switched through the stack file without touching anything el
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,10 @@ def test_dry_run_of_prod_prints_the_whole_sequence_and_changes_nothing(
                      "pulumi up --stack prod --target urn:pulumi:prod::ai-platform::", "<ai_api_url>/health",
                      "maintenance/database/prod/", "nothing was changed"):  # fmt: skip
         assert expected in out
+    # The warm standby's Ingress reads the same flag: one targeted `pulumi up` applies both sites' Ingresses.
+    up = next(line for line in out.splitlines() if "pulumi up --stack prod" in line)
+    targets = re.findall(r"--target (\S+)", up)
+    assert [t.rsplit("::", 1)[1] for t in targets] == ["prod-ai-api-ingress", "prod-dr-ai-api-ingress"]
     assert (PROJECT_DIR / "Pulumi.prod.yaml").read_text() == before
     assert not list(tmp_path.iterdir()), "a dry run writes no state"
 
@@ -93,12 +98,12 @@ def test_the_switch_applies_only_the_ingress_and_waits_for_the_alb(tmp_path: Pat
 
     switch = StackFileSwitch("dev", "https://api.dev.example.com", project_dir=tmp_path, run=run,
                              get=lambda url: next(answers), sleep=lambda _: None)  # fmt: skip
-    switch._urn = "urn:pulumi:dev::ai-platform::ai-platform:ai-api:AiApi$kubernetes:networking.k8s.io/v1:Ingress::x"
+    switch._urns = ("urn:pulumi:dev::ai-platform::ai-platform:ai-api:AiApi$kubernetes:networking.k8s.io/v1:Ingress::x",)
     assert not switch.configured()
     switch.set(True)
     assert switch.configured()
     # The edited file is a valid stack file with maintenance mode on for the config model too.
     assert load_stack_config("dev", read_stack_file(stack_file)).api.maintenance_mode is True  # type: ignore[union-attr]
-    assert runs == [["pulumi", "up", "--stack", "dev", "--target", switch._urn, "--yes", "--non-interactive"]]
+    assert runs == [["pulumi", "up", "--stack", "dev", "--target", switch._urns[0], "--yes", "--non-interactive"]]
     switch.set(False)
     assert not switch.configured()

@@ -73,12 +73,12 @@ def test_staging_copies_and_replicates_but_runs_nothing_in_the_dr_region(plan_of
     assert in_region(plan, "aws:s3/bucket:Bucket", DR_REGION), "replica buckets in the DR region"
     assert len(plan.by_type("aws:s3/bucketReplicationConfig:BucketReplicationConfig")) == len(DATA_BUCKETS)
     [_vault] = in_region(plan, "aws:backup/vault:Vault", DR_REGION)
-    copies = [
-        action
-        for rule in plan.by_type("aws:backup/plan:Plan")[0].inputs["rules"]
-        for action in rule.get("copyActions", [])
-    ]
-    assert len(copies) == 3
+    [backup_plan] = plan.by_type("aws:backup/plan:Plan")
+    rules = backup_plan.inputs["rules"]
+    copies = [action for rule in rules for action in rule.get("copyActions", [])]
+    # Every rule copies, hourly included: the hourly points bound backup-restore's data loss to an hour.
+    assert {rule["ruleName"] for rule in rules if rule.get("copyActions")} == {"hourly", "daily", "weekly", "monthly"}
+    assert len(copies) == 4
     assert all(c["lifecycle"] == {"deleteAfter": 14} for c in copies)
     assert all(f":{DR_REGION}:" in c["destinationVaultArn"] for c in copies)
     # Nothing running: no cluster, no database, no workload in the DR region; only the keys of the copies.
@@ -229,8 +229,14 @@ def test_backups_copy_into_a_locked_dr_vault_and_the_role_may_use_its_key(plan_o
         if r.name == "prod-dr-vault-lock"
     ]
     assert lock.inputs["changeableForDays"] == 7  # compliance mode, like the primary vault
-    rules = {r["ruleName"]: r for r in plan.by_type("aws:backup/plan:Plan")[0].inputs["rules"]}
-    assert {name for name, rule in rules.items() if "copyActions" in rule} == {"daily", "weekly", "monthly"}
+    rules = {r["ruleName"]: r for r in plan.by_name("prod-backup-plan").inputs["rules"]}
+    # Hourly points are copied too (backup-restore's RPO of an hour; the same schedule serves warm-standby).
+    assert {name for name, rule in rules.items() if "copyActions" in rule} == {"hourly", "daily", "weekly", "monthly"}
+    assert all(
+        action["destinationVaultArn"].endswith(f":backup-vault:{vault.inputs['name']}")
+        for rule in rules.values()
+        for action in rule["copyActions"]
+    )
     statements = json.loads(plan.by_name("prod-backup-role-kms").inputs["policy"])["Statement"]
     assert any(f":{DR_REGION}:" in key for key in statements[0]["Resource"])
 
@@ -332,7 +338,19 @@ def problems(overrides: dict[str, Any], stack: str = "prod") -> list[str]:
         ({"ai-platform:dr": {"region": "us-gov-west-1"}}, "in another partition than us-east-1"),
         ({"ai-platform:dr": {"active_region": "eu-west-1"}}, "allowed: us-east-1 or us-west-2"),
         ({"ai-platform:dr": {"standby": {"network_cidr": "10.30.128.0/17"}}}, "overlaps network.cidr 10.30.0.0/16"),
-        ({"ai-platform:dr": {"standby": {"certificate_arn": None}}}, "the standby ai-api's ALB in us-west-2 needs"),
+        # Without a zone the standby can neither get a certificate issued nor a failover record: one message, the
+        # cause (not a request for a standby certificate that would not make the config valid).
+        (
+            {
+                "ai-platform:dns": None,
+                "ai-platform:api": {
+                    "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/"
+                    "4e3d2c1b-0a9f-4e8d-b7c6-5a4b3c2d1e0f"
+                },
+            },
+            "warm-standby fails the ai-api over to the DR region through Route 53 failover records, but there is no "
+            "ai-platform:dns zone",
+        ),
         (
             {
                 "ai-platform:dr": {

@@ -13,7 +13,7 @@ from components.edge.targets import ALB_HOSTED_ZONE_IDS, alb_hosted_zone_id
 from config import StackConfigError
 from ops.engine import run_program
 from policy.rules import RULES_BY_ID
-from tests.conftest import STACKS, build_plan, stack_config
+from tests.conftest import STACKS, build_plan, build_primary_plan, primary_site, stack_config
 from tests.manifests import has_crd, manifest, validate_object
 
 ZONE = "aws:route53/zone:Zone"
@@ -40,7 +40,7 @@ def entry_record(plan):
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_ingress_serves_the_certificate_validated_through_the_stacks_zone(plan_of, stack) -> None:
-    plan = plan_of(stack)
+    plan = primary_site(plan_of(stack))  # the warm standby's certificate: test_the_standby_... below
     config = stack_config(stack)
     assert config.api is not None
     assert config.dns is not None
@@ -66,7 +66,7 @@ def test_the_ingress_serves_the_certificate_validated_through_the_stacks_zone(pl
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_api_name_points_at_the_alb_the_controller_created(plan_of, stack) -> None:
-    plan = plan_of(stack)
+    plan = primary_site(plan_of(stack))
     config = stack_config(stack)
     record = entry_record(plan)
     hostname = plan.outputs["ai_api_load_balancer_hostname"]
@@ -137,7 +137,7 @@ def test_certificate_arn_is_served_as_is_and_watched_by_the_expiry_alarms() -> N
 
 
 def test_the_expiry_alarms_watch_the_issued_certificate(plan_of) -> None:
-    plan = plan_of("prod")
+    plan = primary_site(plan_of("prod"))
     [validation] = plan.by_type(VALIDATION)
     expiry = [a for a in plan.by_type("aws:cloudwatch/metricAlarm:MetricAlarm") if "acm-expiry" in a.name]
     assert len(expiry) == 2
@@ -148,7 +148,7 @@ def test_the_expiry_alarms_watch_the_issued_certificate(plan_of) -> None:
 
 
 def test_warm_standby_declares_the_primary_with_its_health_check_and_alarm(plan_of) -> None:
-    plan = plan_of("prod")
+    plan = primary_site(plan_of("prod"))
     dns = stack_config("prod").dr.dns
     hostname = plan.outputs["ai_api_load_balancer_hostname"]
     [check] = plan.by_type(HEALTH_CHECK)
@@ -177,15 +177,60 @@ def test_warm_standby_declares_the_primary_with_its_health_check_and_alarm(plan_
     assert alarm.inputs["alarmActions"] == [plan.outputs["alert_topic_arns"]["critical"]]
 
 
+def test_the_standby_has_its_own_certificate_in_its_region_and_the_secondary_record(plan_of) -> None:
+    plan = plan_of("prod")
+    by_site = {
+        site: [r for r in plan.by_type(CERTIFICATE) if r.name.startswith(f"{prefix}-api-certificate")]
+        for site, prefix in (("primary", "prod"), ("standby", "prod-dr"))
+    }
+    [primary], [standby] = by_site["primary"], by_site["standby"]
+    assert standby.inputs["domainName"] == primary.inputs["domainName"] == "api.ai-platform.example.com"
+    assert (plan.provider_of(primary).inputs["region"], plan.provider_of(standby).inputs["region"]) == (
+        "us-east-1", "us-west-2",
+    )  # fmt: skip
+    # ACM gives the same validation CNAME for the same name in every region: the standby declares no record of its
+    # own (a second one would fight over the name) and validates through the primary's.
+    [record] = [r for r in plan.by_type(RECORD) if "-validation-" in r.name]
+    assert record.name.startswith("prod-api-certificate-")
+    validations = {v.name: v for v in plan.by_type(VALIDATION)}
+    standby_validation = validations["prod-dr-api-certificate-validation"]
+    assert standby_validation.inputs["validationRecordFqdns"] == [record.inputs["name"].rstrip(".")]
+    assert standby_validation.inputs["certificateArn"].startswith("arn:aws:acm:us-west-2:")
+    assert any(record.urn == dep for dep in standby_validation.dependencies)
+    # The standby's Ingress serves it, and its expiry alarms watch it.
+    [standby_ingress] = [i for i in plan.by_type(INGRESS) if i.name == "prod-dr-ai-api-ingress"]
+    annotations = standby_ingress.inputs["metadata"]["annotations"]
+    assert annotations["alb.ingress.kubernetes.io/certificate-arn"] == standby_validation.inputs["certificateArn"]
+    expiry = [
+        a for a in plan.by_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.name.startswith("prod-dr-alarms-acm")
+    ]
+    assert {a.inputs["dimensions"]["CertificateArn"] for a in expiry} == {standby_validation.inputs["certificateArn"]}
+    # The SECONDARY record names the standby's ALB; Route 53 answers with it only when the primary is unhealthy,
+    # so it carries no health check of its own.
+    secondary = plan.by_name("prod-dr-api-entry-record")
+    primary_record = plan.by_name("prod-api-entry-record")
+    assert secondary.inputs["failoverRoutingPolicies"] == [{"type": "SECONDARY"}]
+    assert secondary.inputs["setIdentifier"] == "secondary"
+    assert "healthCheckId" not in secondary.inputs
+    assert [secondary.inputs[k] for k in ("name", "zoneId", "type", "ttl")] == [
+        primary_record.inputs[k] for k in ("name", "zoneId", "type", "ttl")
+    ]
+    assert secondary.inputs["records"] == [plan.outputs["dr_ai_api_load_balancer_hostname"]]
+    assert secondary.inputs["records"] != primary_record.inputs["records"]
+    assert len(plan.by_type(HEALTH_CHECK)) == 1
+
+
 def test_failover_settings_come_from_the_dr_config() -> None:
     dns = {"health_check_interval_seconds": 30, "health_check_failure_threshold": 5, "health_check_path": "/ready",
            "record_ttl_seconds": 30}  # fmt: skip
-    plan = build_plan("prod", {"ai-platform:dr": {"dns": dns}})
+    whole = build_plan("prod", {"ai-platform:dr": {"dns": dns}})
+    plan = primary_site(whole)
     [check] = plan.by_type(HEALTH_CHECK)
     assert (check.inputs["requestInterval"], check.inputs["failureThreshold"], check.inputs["resourcePath"]) == (
         30, 5, "/ready",
     )  # fmt: skip
     assert entry_record(plan).inputs["ttl"] == 30
+    assert whole.by_name("prod-dr-api-entry-record").inputs["ttl"] == 30  # both failover records: one TTL
     assert ingress(plan).inputs["spec"]["rules"][1]["http"]["paths"][0]["path"] == "/ready"
 
 
@@ -201,7 +246,7 @@ def test_without_warm_standby_there_is_no_health_check_and_no_host_less_rule(pla
 
 
 def test_a_stack_outside_us_east_1_keeps_query_logs_in_us_east_1_with_a_key_there() -> None:
-    plan = build_plan("prod", {"aws:region": "eu-west-1", "ai-platform:dr": {"region": "eu-central-1"}})
+    plan = build_primary_plan("prod", {"aws:region": "eu-west-1", "ai-platform:dr": {"region": "eu-central-1"}})
     [key] = [k for k in plan.by_type("aws:kms/key:Key") if k.name == "prod-dns-query-logs-key"]
     assert key.inputs["region"] == "us-east-1"
     assert key.protect is True
@@ -300,7 +345,8 @@ def _stack_file(stack: str) -> dict:
 
 
 def test_cert_manager_is_highly_available_non_root_and_critical(plan_of) -> None:
-    [chart] = [c for c in plan_of("prod").by_type("kubernetes:helm.sh/v4:Chart") if c.inputs["chart"] == "cert-manager"]
+    charts = primary_site(plan_of("prod")).by_type("kubernetes:helm.sh/v4:Chart")
+    [chart] = [c for c in charts if c.inputs["chart"] == "cert-manager"]
     values = chart.inputs["values"]
     assert chart.inputs["repositoryOpts"]["repo"] == "https://charts.jetstack.io"
     assert chart.inputs["version"] == "v1.21.1"
@@ -343,7 +389,8 @@ def test_cert_manager_objects_validate_against_their_crds(plan_of, stack) -> Non
     plan = plan_of(stack)
     version = stack_config(stack).cluster.version
     found = [r for r in plan.resources if r.type.startswith("kubernetes:cert-manager.io/")]
-    assert len(found) == 3
+    clusters = 2 if stack_config(stack).dr.strategy == "warm-standby" else 1  # the standby's cluster has its own CA
+    assert len(found) == 3 * clusters
     for resource in found:
         obj = manifest(resource)
         assert has_crd(obj["apiVersion"], obj["kind"])

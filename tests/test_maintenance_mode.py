@@ -17,6 +17,7 @@ import pytest
 
 from config.api import ApiMaintenanceConfig
 from ops.engine import Plan
+from tests.conftest import primary_site
 from tests.manifests import manifest, validate_object
 
 ACTION = "alb.ingress.kubernetes.io/actions.maintenance"
@@ -25,7 +26,8 @@ INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 
 
 def api_ingress(plan: Plan) -> dict[str, Any]:
-    (ingress,) = [r for r in plan.by_type(INGRESS) if r.name.endswith("-ai-api-ingress")]
+    """The primary site's ai-api Ingress (a warm standby's own is `<stack>-dr-ai-api-ingress`)."""
+    (ingress,) = [r for r in primary_site(plan).by_type(INGRESS) if r.name.endswith("-ai-api-ingress")]
     return manifest(ingress)
 
 
@@ -78,15 +80,20 @@ def test_maintenance_mode_answers_503_except_health(plan_of: Callable[..., Plan]
     assert body["error"] == "maintenance"
     assert body["retry_after_seconds"] == 900
     validate_object(ingress, plan_of(stack).outputs.get("kubernetes_version") or "1.34")
+    if stack == "prod":  # the warm standby's ALB answers the same: its database is a replica of the one maintained
+        standby = manifest(plan.by_name("prod-dr-ai-api-ingress"))
+        assert json.loads(standby["metadata"]["annotations"][ACTION]) == action
+        assert [p["backend"]["service"]["name"] for p in paths(standby)] == ["ai-api", "maintenance"]
 
 
 def test_maintenance_mode_changes_only_the_ingress(plan_of: Callable[..., Plan]) -> None:
-    """Pods, HPA, Rollout, Services, PDB: identical in and out of maintenance (the seed's `replicas 0` is gone)."""
+    """Pods, HPA, Rollout, Services, PDB: identical in and out of maintenance (the seed's `replicas 0` is gone); the
+    flag changes each site's ai-api Ingress (the primary's and the standby's: `ops db maintenance` targets both)."""
     before = {r.urn: r.inputs for r in plan_of("prod").resources}
     after = {r.urn: r.inputs for r in plan_of("prod", ON).resources}
     assert before.keys() == after.keys()
     changed = sorted(urn.rsplit("::", 1)[-1] for urn in before if before[urn] != after[urn])
-    assert changed == ["prod-ai-api-ingress"]
+    assert changed == ["prod-ai-api-ingress", "prod-dr-ai-api-ingress"]
 
 
 def test_maintenance_message_and_retry_are_configurable(plan_of: Callable[..., Plan]) -> None:

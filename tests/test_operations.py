@@ -10,7 +10,7 @@ import pytest
 from config import StackConfigError
 from config.maintenance import MaintenanceConfig
 from policy.rules.operations import budget_present, maintenance_window_set
-from tests.conftest import stack_config
+from tests.conftest import primary_site, stack_config
 
 PROD_WINDOW = "wed:09:00-wed:11:00"
 
@@ -37,12 +37,15 @@ def test_the_closed_period_is_the_rest_of_the_week_after_the_window(window, sche
 
 
 def test_karpenter_replaces_nodes_for_the_held_reasons_only_inside_the_window(plan_of) -> None:
-    [pool] = plan_of("prod").by_type("kubernetes:karpenter.sh/v1:NodePool")
+    prod = plan_of("prod")
+    [pool] = primary_site(prod).by_type("kubernetes:karpenter.sh/v1:NodePool")
     budgets = pool.inputs["spec"]["disruption"]["budgets"]
     assert budgets == [
         {"nodes": "10%"},
         {"nodes": "0", "reasons": ["Drifted", "Underutilized"], "schedule": "0 11 * * 3", "duration": "166h"},
     ]
+    # The warm standby's cluster keeps the same window (one maintenance window per stack).
+    assert prod.by_name("prod-dr-addons-karpenter-nodepool").inputs["spec"]["disruption"]["budgets"] == budgets
     [dev_pool] = plan_of("dev").by_type("kubernetes:karpenter.sh/v1:NodePool")
     assert [b for b in dev_pool.inputs["spec"]["disruption"]["budgets"] if "schedule" in b] == []
 
@@ -141,7 +144,7 @@ def test_each_stack_has_a_monthly_budget_on_its_own_tag_alerting_the_alert_topic
 
 
 def test_the_alert_topics_and_their_key_admit_budgets_and_cost_anomaly_detection(plan_of) -> None:
-    plan = plan_of("prod")
+    plan = primary_site(plan_of("prod"))  # the topics the stack's budget and anomaly subscription publish to
     policy = json.loads(
         next(p for p in plan.by_type("aws:sns/topicPolicy:TopicPolicy") if "alarms-warning" in p.name).inputs["policy"]
     )

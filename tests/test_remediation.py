@@ -14,6 +14,7 @@ from components.remediation import finding_pattern
 from lambdas.ip_blocking import handler
 from ops.engine import Plan
 from ops.gate import evaluate
+from tests.conftest import primary_site
 from tests.manifests import kubernetes_objects, manifest, validate_object
 from tests.test_ip_blocking import FINDING
 
@@ -87,8 +88,10 @@ def test_the_table_is_encrypted_recoverable_and_protected_outside_dev(plan_of: A
 
 
 def test_the_blocklist_is_never_reset_by_a_deployment(plan_of: Any) -> None:
-    ip_set = one(plan_of("prod"), "aws:wafv2/ipSet:IpSet", "ai-api-blocklist")
-    assert "addresses" in ip_set.ignoreChanges
+    # Each site's WAF has its own blocklist (the warm standby's too): no deployment resets either.
+    ip_sets = {r.name: r for r in plan_of("prod").by_type("aws:wafv2/ipSet:IpSet")}
+    assert set(ip_sets) == {"prod-ai-api-blocklist", "prod-dr-ai-api-blocklist"}
+    assert all("addresses" in ip_set.ignoreChanges for ip_set in ip_sets.values())
 
 
 def test_the_rule_matches_what_the_lambda_acts_on() -> None:
@@ -111,14 +114,18 @@ def test_disabled_blocking_declares_nothing(plan_of: Any) -> None:
 def test_without_secrets_no_rotation_and_no_mount(plan_of: Any) -> None:
     plan = plan_of("prod")
     assert not plan.by_type("ai-platform:security:ApplicationSecrets")
-    [workload] = plan.by_type("kubernetes:argoproj.io/v1alpha1:Rollout")
-    volumes = workload.inputs["spec"]["template"]["spec"]["volumes"]
-    assert [v["name"] for v in volumes] == ["tmp"]
+    external = plan.by_type("kubernetes:external-secrets.io/v1:ExternalSecret")
+    assert not [r for r in external if "-ai-api-secret-" in r.name]
+    workloads = plan.by_type("kubernetes:argoproj.io/v1alpha1:Rollout")
+    assert sorted(w.name for w in workloads) == ["prod-ai-api-rollout", "prod-dr-ai-api-rollout"]
+    for workload in workloads:  # neither site mounts anything
+        volumes = workload.inputs["spec"]["template"]["spec"]["volumes"]
+        assert [v["name"] for v in volumes] == ["tmp"]
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_application_secrets_rotate_and_reach_the_pods_as_files(plan_of: Any, stack: str) -> None:
-    plan = plan_of(stack, SECRETS)
+    plan = primary_site(plan_of(stack, SECRETS))  # the warm standby's side: the test after this one
     generated = one(plan, "aws:secretsmanager/secret:Secret", "app-secrets-inference-key").inputs
     assert generated["name"] == f"ai-platform/{stack}/ai-api/inference-key"
     assert generated["kmsKeyId"].endswith("identity-security-key-key-id")
@@ -161,6 +168,36 @@ def test_application_secrets_rotate_and_reach_the_pods_as_files(plan_of: Any, st
     assert "subPath" not in mount  # a subPath mount never sees an update
     external_urns = {r.urn for r in external.values()}
     assert external_urns & set(workload.dependencies)  # the pods start only once their Secrets exist
+
+
+def test_the_standby_reads_replicas_of_the_primarys_secrets_in_its_region(plan_of: Any) -> None:
+    """Prod's warm standby: each application secret is replicated into the DR region with the DR region's key, and
+    the standby's ExternalSecrets read the replica by the same name through its cluster's store in that region;
+    rotation runs once, at the primary (Secrets Manager carries each new version to the replica)."""
+    plan = plan_of("prod", SECRETS)
+    dr_key = "arn:aws:kms:us-west-2:123456789012:key/prod-dr-identity-security-key-key-id"
+    for secret in ("inference-key", "openai"):
+        assert one(plan, "aws:secretsmanager/secret:Secret", f"app-secrets-{secret}").inputs["replicas"] == [
+            {"kmsKeyId": dr_key, "region": "us-west-2"}
+        ]
+    assert not [r for r in plan.by_type("aws:secretsmanager/secret:Secret") if r.name.startswith("prod-dr-app-secrets")]
+    assert [r.name for r in plan.by_type("aws:secretsmanager/secretRotation:SecretRotation")] == [
+        "prod-app-secrets-inference-key-rotation"
+    ]
+    by_site = {
+        site: {r.inputs["metadata"]["name"]: r.inputs["spec"] for r in plan.by_type(
+            "kubernetes:external-secrets.io/v1:ExternalSecret") if r.name.startswith(f"{prefix}-ai-api-secret-")}
+        for site, prefix in (("primary", "prod"), ("standby", "prod-dr"))
+    }  # fmt: skip
+    assert set(by_site["standby"]) == set(by_site["primary"]) == {"ai-api-inference-key", "ai-api-openai"}
+    assert by_site["standby"] == by_site["primary"]  # same store name and secret names: the region is the store's
+    store = plan.by_name("prod-dr-addons-cluster-secret-store").inputs["spec"]["provider"]["aws"]
+    assert store["region"] == "us-west-2"
+    read = policy(plan.by_name("prod-dr-addons-external-secrets-policy"))["Statement"]
+    assert read[0]["Resource"] == "arn:aws:secretsmanager:us-west-2:123456789012:secret:ai-platform/prod/*"
+    [pod] = [w.inputs["spec"]["template"]["spec"] for w in plan.by_type("kubernetes:argoproj.io/v1alpha1:Rollout")
+             if w.name == "prod-dr-ai-api-rollout"]  # fmt: skip
+    assert [m["mountPath"] for m in pod["containers"][0]["volumeMounts"] if m["name"] == "app-secrets"] == [SECRETS_DIR]
 
 
 def test_kubernetes_objects_with_secrets_validate(plan_of: Any) -> None:

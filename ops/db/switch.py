@@ -3,9 +3,11 @@
 `ai-platform:api.maintenance_mode` is flipped in `Pulumi.<stack>.yaml` by editing that one line (or adding it under
 `ai-platform:api:`; ops/stackedit.py), so comments and layout stay as they were (`pulumi config set` rewrites the
 whole file and drops comments). Then `pulumi up --target <Ingress URN>` applies just the Ingress, and the command
-waits until the ALB answers accordingly. Pulumi's state and the stack file always agree with the cluster, so an
-ordinary `pulumi up` from the same checkout keeps maintenance mode as it is; a deployment from another checkout (CI
-from main) would turn it off, so deployments wait while it is on (docs/runbooks/database.md).
+waits until the ALB answers accordingly. With a warm standby the DR site's ai-api Ingress reads the same flag and is
+targeted too: its database is a replica of the one under maintenance, and Pulumi's state must match the file for
+both. Pulumi's state and the stack file always agree with the cluster, so an ordinary `pulumi up` from the same
+checkout keeps maintenance mode as it is; a deployment from another checkout (CI from main) would turn it off, so
+deployments wait while it is on (docs/runbooks/database.md).
 """
 
 from __future__ import annotations
@@ -51,11 +53,15 @@ def set_flag(text: str, enabled: bool) -> str:
         raise StepError(str(error)) from None
 
 
-def ingress_urn(stack: str, project_dir: Path = PROJECT_DIR) -> str:
-    """The URN of the ai-api Ingress, from the offline plan of the stack (the URN `pulumi up --target` takes)."""
+def ingress_urns(stack: str, project_dir: Path = PROJECT_DIR) -> tuple[str, ...]:
+    """The URNs of every ai-api Ingress the flag drives (the primary's, and the warm standby's where there is one),
+    from the offline plan of the stack: the URNs `pulumi up --target` takes."""
     plan = plan_stack(stack, project_dir)
-    (urn,) = [r.urn for r in plan.by_type("kubernetes:networking.k8s.io/v1:Ingress") if r.name.endswith(INGRESS_SUFFIX)]
-    return urn
+    ingresses = plan.by_type("kubernetes:networking.k8s.io/v1:Ingress")
+    urns = tuple(sorted(r.urn for r in ingresses if r.name.endswith(INGRESS_SUFFIX)))
+    if not urns:
+        raise StepError(f"stack {stack} declares no ai-api Ingress: maintenance mode needs the ai-api")
+    return urns
 
 
 def http_get(url: str, timeout: float = 10) -> tuple[int, str]:
@@ -98,16 +104,16 @@ class StackFileSwitch:
     get: Callable[[str], tuple[int, str]] = http_get
     sleep: Callable[[float], None] = time.sleep
     timeout_seconds: float = 300
-    _urn: str | None = field(default=None, repr=False)
+    _urns: tuple[str, ...] | None = field(default=None, repr=False)
 
     @property
     def stack_file(self) -> Path:
         return self.project_dir / f"Pulumi.{self.stack}.yaml"
 
-    def urn(self) -> str:
-        if self._urn is None:
-            self._urn = ingress_urn(self.stack, self.project_dir)
-        return self._urn
+    def urns(self) -> tuple[str, ...]:
+        if self._urns is None:
+            self._urns = ingress_urns(self.stack, self.project_dir)
+        return self._urns
 
     def commands(self, enabled: bool) -> list[str]:
         """What `set` does, for the dry run."""
@@ -118,7 +124,8 @@ class StackFileSwitch:
         ]
 
     def _pulumi_up(self) -> list[str]:
-        return ["pulumi", "up", "--stack", self.stack, "--target", self.urn(), "--yes", "--non-interactive"]
+        targets = [arg for urn in self.urns() for arg in ("--target", urn)]
+        return ["pulumi", "up", "--stack", self.stack, *targets, "--yes", "--non-interactive"]
 
     def configured(self) -> bool:
         """Whether the stack file has maintenance mode on (set by a person for a longer window, or by a run)."""
@@ -142,4 +149,4 @@ class StackFileSwitch:
         if not wait_until(answered, timeout=self.timeout_seconds, poll=10, sleep=self.sleep):
             state = "the 503 maintenance answer" if enabled else "answers from the pods"
             raise StepError(f"the ALB gave no {state} at {self.api_url}/ within {self.timeout_seconds:.0f}s")
-        return {"stack_file": self.stack_file.name, "maintenance_mode": enabled, "target": self.urn()}
+        return {"stack_file": self.stack_file.name, "maintenance_mode": enabled, "targets": list(self.urns())}

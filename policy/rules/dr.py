@@ -69,7 +69,7 @@ def is_global_secondary(cluster: PolicyResource) -> bool:
     types=(PLAN,),
     description="Backup plans copy their long-lived recovery points into a vault of another region.",
     severity=HIGH,
-    remediation="Give the daily, weekly and monthly rules copy_actions to the DR vault (ai-platform:dr.strategy).",
+    remediation="Give the plan's rules copy_actions to a vault of another region (ai-platform:dr.strategy).",
     controls=("FSBP Backup.1", "CIS AWS 3.0 (resilience)"),
     on_unknown="pass",
     enforcement=ADVISORY,
