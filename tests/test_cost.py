@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from ops import cost
+from ops.__main__ import main
 from ops.engine import Plan, RecordedResource
 from ops.pricing import PRICES, Price
 from tests.test_plan_cli import run_ops
@@ -141,13 +142,15 @@ def test_prod_prices_its_ha_shape(plan_of: Callable[..., Plan]) -> None:
     assert sum(line.quantity for line in gp3) == 2 * 100 + 3 * 10  # Prometheus 2 x 100 GiB, Alertmanager 3 x 10
 
 
-def test_the_command_prints_dev_breakdown_and_its_gap_to_the_target() -> None:
+def test_the_command_prints_dev_breakdown_and_its_gap_to_the_target(capsys: pytest.CaptureFixture[str]) -> None:
     result = run_ops("cost", "--stack", "dev")
     assert result.returncode == 0, result.stderr
     for heading in ("by component:", "by resource type:", "top drivers:", "assumptions:", "target: $200.00/month"):
         assert heading in result.stdout
     assert "dev-cluster-system: 2 x t3a.large" in result.stdout
-    data = json.loads(run_ops("cost", "--stack", "dev", "--json").stdout)
+    # The JSON form through the same entry point in this process (the subprocess above proved the command line).
+    assert main(["cost", "--stack", "dev", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
     assert data["target_usd_per_month"] == 200.0
     assert data["total_usd_per_month"] == pytest.approx(sum(data["by_type"].values()), abs=0.05)
     assert all(line["source"].startswith("https://aws.amazon.com/") for line in data["lines"])

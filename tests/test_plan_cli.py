@@ -20,11 +20,17 @@ def run_ops(*args: str, cwd: Path = PROJECT_DIR) -> subprocess.CompletedProcess[
     )
 
 
-def test_plan_prints_the_component_tree_with_counts_per_type(tmp_path: Path) -> None:
+def test_plan_with_gate_prints_the_tree_writes_the_json_then_gates_that_plan(tmp_path: Path) -> None:
+    """`make plan`'s one build: the component tree with counts per type, the JSON of the recorded plan, then the
+    gate's table and summary; the exit status is the gate's."""
     out = tmp_path / "plan.json"
-    result = run_ops("plan", "--stack", "prod", "--json", str(out))
-    assert result.returncode == 0, result.stderr
-    assert "ai-platform:platform:Platform prod" in result.stdout
+    result = run_ops("plan", "--stack", "prod", "--gate", "--json", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    tree_end = next(i for i, line in enumerate(lines) if line.startswith("stack prod: "))
+    assert lines[0] == "ai-platform:platform:Platform prod"
+    assert lines[-1].startswith("gate PASS: stack prod (environment prod): ")
+    assert tree_end < len(lines) - 1
     assert "  ai-platform:network:Network prod-network" in result.stdout
     assert "- aws:ec2/natGateway:NatGateway x3" in result.stdout
     assert "  ai-platform:network:Network prod-dr-network" in result.stdout  # the warm standby's
@@ -38,27 +44,11 @@ def test_plan_prints_the_component_tree_with_counts_per_type(tmp_path: Path) -> 
     assert len(nat) == 3
 
 
-def test_dev_plan_shows_one_nat_gateway() -> None:
-    result = run_ops("plan", "--stack", "dev")
-    assert result.returncode == 0, result.stderr
-    assert "- aws:ec2/natGateway:NatGateway x1" in result.stdout
-
-
-def test_plan_with_gate_prints_the_tree_then_gates_that_plan() -> None:
-    """`make plan`'s one build: the tree, then the gate's table and summary; the exit status is the gate's."""
-    result = run_ops("plan", "--stack", "prod", "--gate")
-    assert result.returncode == 0, result.stdout + result.stderr
-    lines = result.stdout.splitlines()
-    tree_end = next(i for i, line in enumerate(lines) if line.startswith("stack prod: "))
-    assert lines[0] == "ai-platform:platform:Platform prod"
-    assert lines[-1].startswith("gate PASS: stack prod (environment prod): ")
-    assert tree_end < len(lines) - 1
-
-
-def test_plan_preview_records_unknowns_and_passes_the_gate(tmp_path: Path) -> None:
+def test_dev_plan_as_a_first_preview_records_unknowns_shows_one_nat_and_passes_the_gate(tmp_path: Path) -> None:
     out = tmp_path / "preview.json"
     result = run_ops("plan", "--stack", "dev", "--preview", "--gate", "--json", str(out))
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "- aws:ec2/natGateway:NatGateway x1" in result.stdout
     assert "gate PASS: stack dev (environment dev, as a first preview): " in result.stdout.splitlines()[-1]
     plan = Plan.from_json("dev", json.loads(out.read_text()))
     assert {s.inputs["vpcId"] for s in plan.by_type("aws:ec2/subnet:Subnet")} == {"[unknown]"}
