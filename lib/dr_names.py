@@ -13,6 +13,11 @@ def primary_cluster_identifier(stack: str) -> str:
     return f"{stack}-database"
 
 
+def writer_instance_identifier(cluster_identifier: str) -> str:
+    """The first instance of a cluster, the writer (the `Database` component's `<identifier>-instance-1`)."""
+    return f"{cluster_identifier}-instance-1"
+
+
 def secondary_cluster_identifier(stack: str) -> str:
     """The Aurora Global secondary cluster in the DR region (`dr.region`)."""
     return f"{stack}-database-dr"

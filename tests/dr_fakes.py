@@ -2,8 +2,9 @@
 
 moto has RDS clusters, instances, point-in-time restores, CloudWatch metrics, Route 53 and Secrets Manager, but
 not Aurora Global Database membership and writer moves (`describe_global_clusters` ignores its identifier and
-has no writer flag; switchover/failover do not exist) nor AWS Backup recovery points and restore jobs. Those calls
-go to the stubs below, named as such; everything else reaches moto.
+has no writer flag; switchover/failover do not exist) nor AWS Backup recovery points and restore jobs, and its
+cluster rename (`ModifyDBCluster NewDBClusterIdentifier`) leaves the instances behind (membership is by name). Those
+calls go to the stubs below, named as such; everything else reaches moto.
 """
 
 from __future__ import annotations
@@ -118,14 +119,38 @@ class StubbedBackupRestores:
         return self.jobs[RestoreJobId]
 
 
+class StubbedClusterRename:
+    """moto renames a cluster but its instances keep naming the old identifier, so the renamed cluster loses them
+    (and a cluster later given the old name would gain them). RDS moves the instances with the cluster: so does this
+    stub, around moto's own `modify_db_cluster`."""
+
+    def __init__(self, real: Any, region: str) -> None:
+        self._real, self._region = real, region
+
+    def modify_db_cluster(self, **kwargs: Any) -> dict[str, Any]:
+        from moto.rds.models import DBInstanceClustered, rds_backends
+
+        old, new = kwargs["DBClusterIdentifier"], kwargs.get("NewDBClusterIdentifier")
+        backend = rds_backends[ACCOUNT][self._region]
+        moving = [i for i in backend.databases.values()
+                  if isinstance(i, DBInstanceClustered) and i.db_cluster_identifier == old]  # fmt: skip
+        answer = self._real.modify_db_cluster(**kwargs)
+        for instance in moving if new else []:
+            instance.db_cluster_identifier = new
+        return dict(answer)
+
+
 class Client:
     """A moto client whose stubbed operations go to a stub object first."""
 
-    def __init__(self, real: Any, stub: Any, operations: tuple[str, ...]) -> None:
+    def __init__(self, real: Any, stub: Any, operations: tuple[str, ...], more: dict[str, Any] | None = None) -> None:
         self._real, self._stub, self._operations = real, stub, operations
+        self._more = more or {}  # operation -> another stub object answering it
         self.fail: dict[str, int] = {}  # operation -> failures to inject into moto-backed calls
 
     def __getattr__(self, name: str) -> Any:
+        if name in self._more:
+            return getattr(self._more[name], name)
         if name in self._operations:
             return getattr(self._stub, name)
         real = getattr(self._real, name)
@@ -159,7 +184,8 @@ class FakeAws:
         if (service, region) not in self._clients:
             real = boto3.client(service, region_name=region)
             if service == "rds":
-                real = Client(real, self.globals, GLOBAL_OPERATIONS)
+                rename = StubbedClusterRename(real, region)
+                real = Client(real, self.globals, GLOBAL_OPERATIONS, {"modify_db_cluster": rename})
             elif service == "backup":
                 real = Client(real, self.backups, BACKUP_OPERATIONS)
             self._clients[(service, region)] = real

@@ -6,6 +6,7 @@ re-run after success that changes nothing. The RPO/RTO plan is checked for every
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,6 +70,8 @@ def test_the_program_names_the_primary_cluster_as_the_commands_do() -> None:
     plan = plan_stack("dev")
     [cluster] = plan.by_type("aws:rds/cluster:Cluster")
     assert cluster.inputs["clusterIdentifier"] == dr_names.primary_cluster_identifier("dev")
+    writer = next(i for i in plan.by_type("aws:rds/clusterInstance:ClusterInstance") if i.inputs["promotionTier"] == 0)
+    assert writer.inputs["identifier"] == dr_names.writer_instance_identifier(cluster.inputs["clusterIdentifier"])
 
 
 # --- a moto-backed prod ----------------------------------------------------------------------------------------
@@ -273,6 +276,100 @@ def test_restore_from_a_recovery_point_passes_string_metadata(world: World) -> N
     assert metadata["DBClusterIdentifier"] == "prod-database-restore-rp1"
     assert json.loads(metadata["VpcSecurityGroupIds"]) == [world.primary["sg"]]
     assert _cluster(world, "prod-database-restore-rp1")["DBClusterParameterGroup"] == "prod-database-params-pg16-9c1d"
+
+
+# --- adopt: the workload moves onto the restored cluster ---------------------------------------------------------
+
+
+def _clusters(world: World) -> dict[str, dict]:
+    """Identifier -> (members, deletion protection, tags) of every cluster of the primary region."""
+    return {c["DBClusterIdentifier"]: {"members": sorted(m["DBInstanceIdentifier"] for m in c["DBClusterMembers"]),
+                                       "protected": c["DeletionProtection"], "endpoint": c["Endpoint"]}
+            for c in world.aws.client("rds", PRIMARY).describe_db_clusters()["DBClusters"]}  # fmt: skip
+
+
+@pytest.fixture
+def restored(world: World) -> str:
+    assert world.run("restore", "--latest", "--label", "t1", "--apply") == 0
+    world.log.unlink()
+    return "prod-database-restore-t1"
+
+
+def _assert_adopted(world: World, before: dict[str, dict]) -> None:
+    after = _clusters(world)
+    [replaced] = [c for c in after if c.startswith("prod-database-replaced-")]
+    assert re.fullmatch(r"prod-database-replaced-\d{12}", replaced)
+    assert set(after) == {"prod-database", replaced}
+    assert after["prod-database"]["members"] == ["prod-database-instance-1"]
+    assert after["prod-database"]["endpoint"].startswith("prod-database.cluster-"), "the old endpoint name"
+    assert after["prod-database"]["protected"] is True  # the restored cluster's protection
+    assert after[replaced]["members"] == [f"{replaced}-instance-1", f"{replaced}-instance-2"]
+    assert after[replaced]["protected"] == before["prod-database"]["protected"], "kept as it was, for forensics"
+
+
+def test_adopt_is_a_dry_run_without_apply(world: World, restored: str, capsys) -> None:
+    before = _clusters(world)
+    assert world.run("adopt", "--restored", restored) == 0
+    err = capsys.readouterr().err
+    assert "[to do] rename the live cluster prod-database" in err
+    assert f"[to do] rename the restored cluster {restored} to prod-database and its writer" in err
+    assert "then: pulumi refresh --stack prod, then pulumi up --stack prod" in err
+    assert _clusters(world) == before
+
+
+def test_adopt_renames_the_live_cluster_away_and_the_restored_one_in_and_a_rerun_changes_nothing(
+    world: World, restored: str, capsys
+) -> None:
+    before = _clusters(world)
+    assert world.run("adopt", "--restored", restored, "--apply") == 0
+    _assert_adopted(world, before)
+    assert "next: pulumi refresh --stack prod, then pulumi up --stack prod" in capsys.readouterr().err
+    assert [e["status"] for e in world.events()] == ["started", "done", "started", "done", "done"]
+    assert all(e["seconds"] is not None for e in world.events() if e["status"] == "done")
+    adopted = _clusters(world)
+
+    assert world.run("adopt", "--restored", restored, "--apply") == 0, "the restored id is gone: still no error"
+    assert _clusters(world) == adopted
+    assert [e["status"] for e in world.events()[-3:]] == ["skipped", "skipped", "done"]
+
+
+def test_adopt_continues_after_a_failure_midway(world: World, restored: str, capsys) -> None:
+    before = _clusters(world)
+    world.aws.client("rds", PRIMARY).fail["modify_db_instance"] = 1  # the first instance rename fails
+    assert world.run("adopt", "--restored", restored, "--apply") == 1
+    assert "[failed] rename the live cluster prod-database" in capsys.readouterr().err
+    assert "prod-database" not in _clusters(world), "the cluster was renamed before the instance failed"
+    assert world.run("adopt", "--restored", restored, "--apply") == 0
+    _assert_adopted(world, before)
+
+
+@pytest.mark.parametrize(
+    ("restored_id", "message"),
+    [
+        ("prod-database-restore-nope", "--restored prod-database-restore-nope: no such cluster in us-east-1"),
+        ("prod-database", "--restored prod-database: that is the live cluster"),
+        ("prod-database-restore-t1", "status 'stopped'; allowed: 'available'"),
+    ],
+)
+def test_adopt_bad_input_exits_2_and_changes_nothing(world, restored, capsys, restored_id, message) -> None:
+    world.aws.client("rds", PRIMARY).stop_db_cluster(DBClusterIdentifier=restored)
+    before = _clusters(world)
+    assert world.run("adopt", "--restored", restored_id, "--apply") == 2
+    assert message in capsys.readouterr().err
+    assert _clusters(world) == before
+    assert world.events() == []
+
+
+def test_adopt_works_on_a_stack_without_dr(world: World) -> None:
+    _region(world.aws, PRIMARY, "dev-database", instances=1)
+    _region(world.aws, PRIMARY, "dev-database-restore-x", instances=1)
+    code = main(["dr", "adopt", "--stack", "dev", "--restored", "dev-database-restore-x", "--apply",
+                 "--project-dir", str(world.project), "--log", str(world.log)])  # fmt: skip
+    assert code == 0
+    after = _clusters(world)
+    assert after["dev-database"]["members"] == ["dev-database-instance-1"]
+    assert "dev-database-restore-x" not in after
+    assert any(c.startswith("dev-database-replaced-") for c in after)
 
 
 # --- drill (AWS side; the integrity check on real PostgreSQL is tests/test_dr_integrity.py) ----------------------

@@ -1,5 +1,5 @@
 """`python -m ops dr`: disaster recovery as tested code: plan (RPO/RTO), status, switchover, failover, failback,
-restore and drill.
+restore, adopt (move the workload onto a restored cluster) and drill.
 
 Every command that changes something is a dry run unless `--apply`: it lists its steps and which already hold.
 Applied, each step checks its postcondition first (a re-run after a partial failure continues, a re-run after
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from config import load_stack_config
 from lib import dr_names
-from ops.dr import aurora, drill, estimate, restore, status
+from ops.dr import adopt, aurora, drill, estimate, restore, status
 from ops.dr.context import ClientFactory, DrContext, boto3_clients
 from ops.dr.steps import Clock, DrInputError, StepLog, run_steps
 from ops.engine import PROJECT_DIR, read_stack_config
@@ -46,7 +46,7 @@ def _aware(text: str) -> datetime:
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("dr", help="disaster recovery: plan, status, switchover, failover, failback, "
-                                   "restore, drill")  # fmt: skip
+                                   "restore, adopt, drill")  # fmt: skip
     commands = parser.add_subparsers(dest="dr_command", required=True, metavar="DR_COMMAND")
 
     def command(name: str, help_: str, acts: bool = True) -> argparse.ArgumentParser:
@@ -82,6 +82,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     rest.add_argument("--region", help="where to restore (default: the active region)")
     rest.add_argument("--label", help="suffix of the new cluster's name (default: from the time; pin it to re-run)")
     rest.set_defaults(handler=_restore)
+    ado = command("adopt", "move the workload onto a restored cluster: rename the live one away, the restored one in")
+    ado.add_argument("--restored", required=True, metavar="CLUSTER_ID", help="the cluster `dr restore` created")
+    ado.add_argument("--region", help="the clusters' region (default: the active region)")
+    ado.set_defaults(handler=_adopt)
     dri = command("drill", "restore the latest recovery point into a scratch cluster, check it, tear it down")
     dri.add_argument("--report", type=Path, default=None, help="JSON report (default: dr-logs/<stack>-drill.json)")
     dri.add_argument(
@@ -171,6 +175,21 @@ def _restore(args: argparse.Namespace) -> int:
         if code == 0 and args.apply:
             print(f"restored into {new_id}; repoint the workload: docs/runbooks/dr.md 'After a restore'",
                   file=sys.stderr)  # fmt: skip
+        return code
+
+    return _guarded(run)
+
+
+def _adopt(args: argparse.Namespace) -> int:
+    def run() -> int:
+        ctx = _context(args)
+        region = ctx.require_region(args.region or ctx.config.active_region, "--region")
+        adoption = adopt.plan_adoption(ctx, region, args.restored, datetime.now(UTC))
+        code = run_steps(adopt.adopt_steps(ctx, adoption), apply=args.apply, log=_log(args, "adopt"))
+        if code == 0:
+            print(f"{'next' if args.apply else 'then'}: pulumi refresh --stack {args.stack}, then pulumi up --stack "
+                  f"{args.stack}: the state takes the adopted cluster's resource id (rds-db:connect) and managed "
+                  "master secret ARN", file=sys.stderr)  # fmt: skip
         return code
 
     return _guarded(run)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from lib import dr_names
 from ops.dr.context import DrContext
 from ops.dr.steps import DrInputError, Step
 
@@ -136,7 +137,7 @@ def restore_steps(ctx: DrContext, source: RestoreSource, target: RestoreTarget) 
     """The steps from nothing to a usable restored cluster with the platform's settings and a writer."""
     settings = reference_settings(ctx, target.region)
     check_restore_time(ctx, target.region, source)
-    writer_id = f"{target.cluster_id}-instance-1"
+    writer_id = dr_names.writer_instance_identifier(target.cluster_id)
     rds = ctx.client("rds", target.region)
     what = source.recovery_point_arn or (source.to_time.isoformat() if source.to_time else "latest restorable time")
 
