@@ -290,9 +290,20 @@ def _clusters(world: World) -> dict[str, dict]:
 
 @pytest.fixture
 def restored(world: World) -> str:
+    """A restored cluster beside the live one, in a stack taken out of warm standby for the swap (the runbook's
+    order: a live cluster inside an Aurora Global Database cannot be swapped)."""
     assert world.run("restore", "--latest", "--label", "t1", "--apply") == 0
     world.log.unlink()
+    world.stack_file.write_text(world.stack_file.read_text() + "  ai-platform:dr:\n    strategy: backup-restore\n")
     return "prod-database-restore-t1"
+
+
+def test_adopt_refuses_a_live_cluster_inside_a_global_database(world: World, capsys) -> None:
+    assert world.run("restore", "--latest", "--label", "t2", "--apply") == 0
+    before = _clusters(world)
+    assert world.run("adopt", "--restored", "prod-database-restore-t2", "--apply") == 2
+    assert "runs an Aurora Global Database" in capsys.readouterr().err
+    assert _clusters(world) == before
 
 
 def _assert_adopted(world: World, before: dict[str, dict]) -> None:

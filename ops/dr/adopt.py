@@ -65,6 +65,14 @@ def _replaced_cluster(ctx: DrContext, region: str, platform_id: str, restored_id
 def plan_adoption(ctx: DrContext, region: str, restored_id: str, now: datetime) -> Adoption:
     """Check the input (`DrInputError`: nothing changed) and name the clusters."""
     platform_id = ctx.cluster_id(region)
+    if ctx.config.dr.strategy == "warm-standby":
+        # The live cluster is a member of the stack's Aurora Global Database; a renamed member keeps the global
+        # cluster and the restored one is outside it: the global database must be taken apart first.
+        raise DrInputError(
+            f"stack {ctx.stack} runs an Aurora Global Database (dr.strategy warm-standby): the live cluster cannot be "
+            'swapped under it; allowed: remove both members from the global cluster (docs/runbooks/dr.md "After a '
+            'restore"), set dr.strategy to backup-restore for the swap, adopt, then restore the strategy'
+        )
     if restored_id == platform_id:
         raise DrInputError(f"--restored {restored_id}: that is the live cluster; allowed: a cluster `ops dr restore` "
                            f"created, e.g. {dr_names.restored_cluster_identifier(ctx.stack, '<label>')}")  # fmt: skip
