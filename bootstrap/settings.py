@@ -20,7 +20,7 @@ from pydantic import AfterValidator, Field, ValidationError, model_validator
 
 from config import BackupConfig, StackConfig, load_stack_config
 from config.errors import FieldError, StackConfigError
-from config.keys import decode, key_text, plain, shape_problem
+from config.keys import key_text, plain, project_values
 from config.problems import problem_lines
 from config.types import Section, check_region, check_tags, partition_of
 from ops.engine import read_stack_config
@@ -218,24 +218,10 @@ def load_bootstrap_config(stack: str, raw: Mapping[Any, Any], source: str | None
     problems: list[str] = []
     data: dict[str, Any] = {"stack": stack}
     fields = set(BootstrapConfig.model_fields) - {"stack", "region"}
-    for key, value in _qualified(raw, source, problems).items():
-        namespace, _, name = key.partition(":")
-        if key == "aws:region":
-            field = "region"
-        elif namespace != BOOTSTRAP_PROJECT:
-            continue  # a provider's own key: the provider judges it
-        elif name in fields:
-            field = name
-        else:
-            allowed = ", ".join(f"{BOOTSTRAP_PROJECT}:{k}" for k in sorted(fields))
-            problems.append(f"{source}: {key_text(key)}: unknown key; allowed: {allowed}")
-            continue
-        value = decode(value)
-        shape = shape_problem(value)
-        if shape is not None:
-            problems.append(f"{source}: {key_text(key)}: {shape}")
-            continue
-        data[field] = plain(value)
+    data.update(
+        project_values(_qualified(raw, source, problems), source, BOOTSTRAP_PROJECT, {"aws:region": "region"}, fields,
+                       problems)
+    )  # fmt: skip
     try:
         config = BootstrapConfig.model_validate_json(json.dumps(data), strict=True)
     except ValidationError as error:

@@ -121,3 +121,37 @@ def _plain_key(key: Any) -> str:
     if key is None or isinstance(key, bool | int | float):
         return json.dumps(key)
     return str(key)
+
+
+def project_values(
+    keys: Mapping[str, Any],
+    source: str,
+    project: str,
+    fixed: Mapping[str, str],
+    fields: set[str],
+    problems: list[str],
+) -> dict[str, Any]:
+    """The values of a project's own keys (`<project>:<field>`, and the `fixed` keys such as `aws:region` -> their
+    field), decoded and plain; another namespace's keys are the provider's to judge. An unknown key of the project
+    or a value of the wrong shape is appended to `problems` (naming `source`, the key and what is allowed)."""
+    data: dict[str, Any] = {}
+    for key, value in keys.items():
+        namespace, _, name = key.partition(":")
+        if key in fixed:
+            field = fixed[key]
+        elif namespace != project:
+            continue  # a provider's own key (aws:profile, pulumi:tags...): the provider judges it
+        elif name in fields:
+            field = name
+        else:
+            own = sorted(fields | {f.partition(":")[2] for f in fixed if f.startswith(f"{project}:")})
+            allowed = ", ".join(f"{project}:{k}" for k in own)
+            problems.append(f"{source}: {key_text(key)}: unknown key; allowed: {allowed}")
+            continue
+        value = decode(value)
+        shape = shape_problem(value)
+        if shape is not None:
+            problems.append(f"{source}: {key_text(key)}: {shape}")
+            continue
+        data[field] = plain(value)
+    return data

@@ -14,7 +14,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
 from config.errors import StackConfigError
-from config.keys import decode, key_text, plain, qualified_keys, shape_problem
+from config.keys import project_values, qualified_keys
 from config.problems import INTERNAL_FIELDS, problem_lines
 from config.profiles import ENVIRONMENTS, PROFILES
 from config.stack import SECTIONS, StackConfig
@@ -80,24 +80,8 @@ def load_stack_config(stack: str, raw: Mapping[Any, Any], source: str | None = N
     problems: list[str] = []
     data: dict[str, Any] = {"stack": stack}
     section_fields = set(StackConfig.model_fields) - INTERNAL_FIELDS
-    for key, value in qualified_keys(raw, source, problems).items():
-        namespace, _, name = key.partition(":")
-        if key in _FIXED_KEYS:
-            field = _FIXED_KEYS[key]
-        elif namespace != PROJECT:
-            continue  # a provider's own key (aws:profile, pulumi:tags...): the provider judges it
-        elif name in section_fields:
-            field = name
-        else:
-            allowed = ", ".join(f"{PROJECT}:{k}" for k in sorted(section_fields | {"environment"}))
-            problems.append(f"{source}: {key_text(key)}: unknown key; allowed: {allowed}")
-            continue
-        value = decode(value)
-        shape = shape_problem(value)
-        if shape is not None:
-            problems.append(f"{source}: {key_text(key)}: {shape}")
-            continue
-        data[field] = plain(value)
+    keys = qualified_keys(raw, source, problems)
+    data.update(project_values(keys, source, PROJECT, _FIXED_KEYS, section_fields, problems))
 
     environment = data.get("environment")
     if not isinstance(environment, str) or environment not in ENVIRONMENTS:
