@@ -110,14 +110,20 @@ def render(value: Scalar) -> str:
     if not isinstance(value, str | int | float):
         raise TypeError(f"a stack file value here is text, a number or true/false, not {type(value).__name__}")
     plain = str(value)
-    try:
-        if "\n" not in plain and yaml.load(f"k: {plain}\n", Loader=StackYamlLoader) == {"k": value}:  # noqa: S506
-            return plain
-    except yaml.YAMLError:
-        pass
+    if "\n" not in plain and _reads_back(plain, value):
+        return plain
     if not isinstance(value, str):
         raise StackEditError(f"{value!r} cannot be written so that it reads back the same")
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
+
+
+def _reads_back(text: str, value: Scalar) -> bool:
+    """Whether `text`, written plain after a key, is read back by the project's loader as `value` (text that is not
+    YAML at all, e.g. `a: b: c`, is not)."""
+    try:
+        return bool(yaml.load(f"k: {text}\n", Loader=StackYamlLoader) == {"k": value})  # noqa: S506 - a SafeLoader
+    except yaml.YAMLError:
+        return False
 
 
 def _is_empty(node: yaml.Node) -> bool:
