@@ -24,7 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
-from components.remediation.function import FunctionSpec, python_function
+from components.remediation.function import FunctionSpec, python_function, service_invoke_permission
 from config.security import IpBlockingConfig
 from lambdas.ip_blocking.blocklist import REMOTE_IP_PATHS
 from lib.aws import AwsContext
@@ -186,14 +186,8 @@ class IpBlocking(PlatformComponent):
         )
         function = self.function.function
         for rule, role in ((self.finding_rule, "findings"), (self.expiry_rule, "expiry")):
-            permission = aws.lambda_.Permission(
-                f"{name}-{role}-invoke",
-                action="lambda:InvokeFunction",
-                function=function.name,
-                principal=args.aws.service_principal("events"),
-                source_arn=rule.arn,
-                source_account=args.aws.account_id,
-                opts=self.child_opts(),
+            permission = service_invoke_permission(
+                self, f"{name}-{role}-invoke", function, "events", rule.arn, args.aws
             )
             aws.cloudwatch.EventTarget(
                 f"{name}-{role}-target",

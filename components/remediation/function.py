@@ -206,3 +206,24 @@ def python_function(
         opts=owner.child_opts(),
     )
     return PythonFunction(function=function, role=role, dead_letter_queue=queue, log_group=log_group)
+
+
+def service_invoke_permission(
+    owner: PlatformComponent,
+    name: str,
+    function: aws.lambda_.Function,
+    service: str,
+    source_arn: pulumi.Input[str],
+    aws_ctx: AwsContext,
+) -> aws.lambda_.Permission:
+    """`name`: lets one AWS service (`events`, `secretsmanager`) invoke `function`, only for `source_arn` in this
+    account (never a public function: the confused-deputy conditions AWS documents)."""
+    return aws.lambda_.Permission(
+        name,
+        action="lambda:InvokeFunction",
+        function=function.name,
+        principal=aws_ctx.service_principal(service),
+        source_arn=source_arn,
+        source_account=aws_ctx.account_id,
+        opts=owner.child_opts(),
+    )

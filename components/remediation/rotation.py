@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.base import PlatformComponent
-from components.remediation.function import FunctionSpec, python_function
+from components.remediation.function import FunctionSpec, python_function, service_invoke_permission
 from config.api import ApiSecretConfig
 from config.security import RotationConfig
 from lambdas.secret_rotation.rotation import LENGTH_TAG
@@ -127,14 +127,8 @@ class ApplicationSecrets(PlatformComponent):
             ).function
             for secret_name in generated_names:
                 stored = self.secrets[secret_name]
-                permission = aws.lambda_.Permission(
-                    f"{name}-{secret_name}-invoke",
-                    action="lambda:InvokeFunction",
-                    function=function.name,
-                    principal=args.aws.service_principal("secretsmanager"),
-                    source_arn=stored.arn,
-                    source_account=args.aws.account_id,
-                    opts=self.child_opts(),
+                permission = service_invoke_permission(
+                    self, f"{name}-{secret_name}-invoke", function, "secretsmanager", stored.arn, args.aws
                 )
                 self.rotations.append(
                     aws.secretsmanager.SecretRotation(
