@@ -21,12 +21,8 @@ from components.base import PlatformComponent
 from config import PROJECT
 from config.cost import CostConfig
 from config.maintenance import MaintenanceConfig
-from config.types import parse_time_of_week
 from lib.aws import AwsContext
 from lib.iam import account_manages_topic, deny_insecure_transport, policy_document, service_trust_policy
-
-_WEEK_MINUTES = 7 * 24 * 60
-_CRON_WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 
 
 @dataclass(frozen=True)
@@ -90,16 +86,6 @@ def budget_notifications(cost: CostConfig, topics: CostAlertTopics) -> list[aws.
 def anomaly_monitor_specification(stack: str) -> str:
     """A Cost Explorer expression selecting the costs tagged `stack=<stack>` (a custom anomaly monitor)."""
     return json.dumps({"Tags": {"Key": "stack", "Values": [stack], "MatchOptions": ["EQUALS"]}})
-
-
-def notice_schedule(maintenance: MaintenanceConfig) -> str | None:
-    """EventBridge Scheduler cron (UTC) firing `notice_hours` before the window opens; none without a window."""
-    if maintenance.window is None:
-        return None
-    start = parse_time_of_week(maintenance.window.split("-")[0])
-    fire = (start - maintenance.notice_hours * 60) % _WEEK_MINUTES
-    day, minute_of_day = divmod(fire, 24 * 60)
-    return f"cron({minute_of_day % 60} {minute_of_day // 60} ? * {_CRON_WEEKDAYS[day]} *)"
 
 
 def notice_message(stack: str, maintenance: MaintenanceConfig) -> dict[str, Any]:
@@ -199,7 +185,7 @@ class Operations(PlatformComponent):
 
     def _maintenance_notices(self, name: str, prefix: str, args: OperationsArgs) -> pulumi.Output[str] | None:
         """The notice topic, its subscribers, and the weekly schedule that publishes the notice to it."""
-        schedule = notice_schedule(args.maintenance)
+        schedule = args.maintenance.notice_schedule()
         if schedule is None:
             return None
         topic = aws.sns.Topic(

@@ -7,7 +7,14 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, HttpUrl, model_validator
 
 from config.errors import FieldError
-from config.types import Section, parse_maintenance_window, parse_time_of_week
+from config.types import (
+    DAY_MINUTES,
+    WEEK_MINUTES,
+    WEEKDAYS,
+    Section,
+    parse_maintenance_window,
+    parse_time_of_week,
+)
 
 # Karpenter v1's graceful disruption reasons (NodePool `spec.disruption.budgets[].reasons`).
 DisruptionReason = Literal["Drifted", "Underutilized", "Empty"]
@@ -64,19 +71,32 @@ class MaintenanceConfig(Section):
         (), description="Who receives the notice (the topic can also be subscribed to outside the stack)."
     )
 
+    def _bounds(self) -> tuple[int, int]:
+        """The window's start and end as minutes of the week (Monday 00:00 is 0)."""
+        assert self.window is not None
+        start_text, end_text = self.window.split("-")
+        return parse_time_of_week(start_text), parse_time_of_week(end_text)
+
     def closed_period(self) -> tuple[str, str] | None:
         """When nodes may NOT be replaced: from the end of the window for the rest of the week, as a standard
         five-field UTC cron (Karpenter budget `schedule`) and a Go duration (`duration`); none without a window."""
         if self.window is None:
             return None
-        start_text, end_text = self.window.split("-")
-        start, end = parse_time_of_week(start_text), parse_time_of_week(end_text)
-        open_minutes = (end - start) % (7 * 24 * 60)
-        closed = 7 * 24 * 60 - open_minutes
-        weekday = (end // (24 * 60) + 1) % 7  # Monday is 0 here, 1 in cron (Sunday 0)
-        hour, minute = divmod(end % (24 * 60), 60)
+        start, end = self._bounds()
+        closed = WEEK_MINUTES - (end - start) % WEEK_MINUTES
+        weekday = (end // DAY_MINUTES + 1) % 7  # Monday is 0 here, 1 in cron (Sunday 0)
+        hour, minute = divmod(end % DAY_MINUTES, 60)
         hours, minutes = divmod(closed, 60)
         return f"{minute} {hour} * * {weekday}", f"{hours}h{minutes}m" if minutes else f"{hours}h"
+
+    def notice_schedule(self) -> str | None:
+        """EventBridge Scheduler cron (UTC, six fields) firing `notice_hours` before the window opens; none without
+        a window."""
+        if self.window is None:
+            return None
+        start, _ = self._bounds()
+        day, minute_of_day = divmod((start - self.notice_hours * 60) % WEEK_MINUTES, DAY_MINUTES)
+        return f"cron({minute_of_day % 60} {minute_of_day // 60} ? * {WEEKDAYS[day].upper()} *)"
 
     @model_validator(mode="after")
     def _check(self) -> MaintenanceConfig:

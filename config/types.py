@@ -119,8 +119,8 @@ def check_tags(tags: dict[str, str]) -> dict[str, str]:
     return tags
 
 
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DAY_MINUTES, _WEEK_MINUTES = 24 * 60, 7 * 24 * 60
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DAY_MINUTES, WEEK_MINUTES = 24 * 60, 7 * 24 * 60
 
 
 def _hhmm(text: str) -> int:
@@ -142,10 +142,10 @@ def parse_backup_window(text: str) -> set[int]:
     if len(parts) != 2:
         raise ValueError(f"{text!r} is not a daily window; allowed: hh:mm-hh:mm in UTC, e.g. 03:00-04:00")
     start, end = _hhmm(parts[0]), _hhmm(parts[1])
-    daily = _window_minutes(start, end, _DAY_MINUTES)
+    daily = _window_minutes(start, end, DAY_MINUTES)
     if len(daily) < 30:
         raise ValueError(f"{text} lasts {len(daily)} minutes; allowed: at least 30 minutes (RDS rule)")
-    return {day * _DAY_MINUTES + m for day in range(7) for m in daily}
+    return {day * DAY_MINUTES + m for day in range(7) for m in daily}
 
 
 def parse_time_of_day(text: str) -> int:
@@ -156,11 +156,11 @@ def parse_time_of_day(text: str) -> int:
 def parse_time_of_week(text: str) -> int:
     """`ddd:hh:mm` (UTC) -> minute of the week (Monday 00:00 is 0)."""
     day, _, clock = str(text).partition(":")
-    if day not in _WEEKDAYS:
+    if day not in WEEKDAYS:
         raise ValueError(
-            f"{text!r} does not start with a weekday; allowed: ddd:hh:mm, ddd one of {', '.join(_WEEKDAYS)}"
+            f"{text!r} does not start with a weekday; allowed: ddd:hh:mm, ddd one of {', '.join(WEEKDAYS)}"
         )
-    return _WEEKDAYS.index(day) * _DAY_MINUTES + _hhmm(clock)
+    return WEEKDAYS.index(day) * DAY_MINUTES + _hhmm(clock)
 
 
 def _check_time_of_day(text: str) -> str:
@@ -182,14 +182,14 @@ TimeOfWeek = Annotated[str, AfterValidator(_check_time_of_week)]
 def minutes_from(start: int, length: int, *, every_day: bool) -> set[int]:
     """Minutes of the week covered by `length` minutes from `start` (minute of the day when `every_day`, else of
     the week)."""
-    starts = [day * _DAY_MINUTES + start for day in range(7)] if every_day else [start]
-    return {(s + m) % _WEEK_MINUTES for s in starts for m in range(length)}
+    starts = [day * DAY_MINUTES + start for day in range(7)] if every_day else [start]
+    return {(s + m) % WEEK_MINUTES for s in starts for m in range(length)}
 
 
 def describe_minute_of_week(minute: int) -> str:
     """Minute of the week -> `ddd hh:mm`."""
-    day, rest = divmod(minute % _WEEK_MINUTES, _DAY_MINUTES)
-    return f"{_WEEKDAYS[day]} {rest // 60:02d}:{rest % 60:02d}"
+    day, rest = divmod(minute % WEEK_MINUTES, DAY_MINUTES)
+    return f"{WEEKDAYS[day]} {rest // 60:02d}:{rest % 60:02d}"
 
 
 def parse_maintenance_window(text: str) -> set[int]:
@@ -202,10 +202,10 @@ def parse_maintenance_window(text: str) -> set[int]:
     bounds = []
     for part in parts:
         day, _, clock = part.partition(":")
-        if day not in _WEEKDAYS:
-            raise ValueError(f"{part!r} does not start with a weekday; allowed: {', '.join(_WEEKDAYS)}")
-        bounds.append(_WEEKDAYS.index(day) * _DAY_MINUTES + _hhmm(clock))
-    minutes = _window_minutes(bounds[0], bounds[1], _WEEK_MINUTES)
+        if day not in WEEKDAYS:
+            raise ValueError(f"{part!r} does not start with a weekday; allowed: {', '.join(WEEKDAYS)}")
+        bounds.append(WEEKDAYS.index(day) * DAY_MINUTES + _hhmm(clock))
+    minutes = _window_minutes(bounds[0], bounds[1], WEEK_MINUTES)
     if len(minutes) < 30:
         raise ValueError(f"{text} lasts {len(minutes)} minutes; allowed: at least 30 minutes (RDS rule)")
     return minutes
